@@ -1,0 +1,133 @@
+"""Agency endpoints: police, CPS and courts post documents, and pull what is ready for them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, Field
+
+from exchange import pull
+from exchange.api.deps import BodyDep, HubDep, PrincipalDep
+from exchange.api.responses import JSON
+from exchange.auth import Principal
+from exchange.db.engine import transaction
+from exchange.domain.envelope import Agency
+from exchange.ingest import Submission
+
+router = APIRouter()
+
+# Each agency's system name as the hub records it on the envelope.
+SYSTEMS = {Agency.POLICE: "NSPIS", Agency.CPS: "CMS", Agency.COURT: "DCS"}
+
+
+def _post_endpoint(agency: Agency) -> None:
+    async def post_message(
+        hub: HubDep,
+        principal: PrincipalDep,
+        body: BodyDep,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        traceparent: Annotated[str | None, Header(max_length=55)] = None,
+    ) -> JSON:
+        principal.require(agency.value)
+        receipt = await hub.ingest.submit(
+            Submission(
+                raw=body.raw,
+                content_type=body.content_type,
+                client_id=principal.client_id,
+                agency=agency,
+                system=SYSTEMS[agency],
+                organisation=principal.organisation,
+                idempotency_key=idempotency_key,
+                traceparent=traceparent,
+            )
+        )
+        status = 202 if receipt.accepted else _rejected_status(receipt.errors)
+        headers = {"Location": f"/messages/{receipt.message_id}"}
+        if receipt.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSON(receipt.to_dict(), status_code=status, headers=headers)
+
+    router.add_api_route(
+        f"/{agency.value}/messages",
+        post_message,
+        methods=["POST"],
+        status_code=202,
+        summary=f"Submit a document from a {agency.value} system",
+        tags=[agency.value],
+        responses={
+            202: {"description": "accepted and durable; carries the message id"},
+            415: {"description": "format or content type not accepted here"},
+            422: {"description": "rejected: errors with code, message, location and line"},
+            503: {"description": "the hub cannot make it durable now; retry"},
+        },
+    )
+
+
+def _rejected_status(errors: list[dict[str, object]]) -> int:
+    codes = {e.get("code") for e in errors}
+    return 415 if codes <= {"FORMAT_UNSUPPORTED"} else 422
+
+
+class Acknowledgement(BaseModel):
+    message_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+def _pull_endpoints(agency: Agency) -> None:
+    async def take(
+        hub: HubDep,
+        principal: PrincipalDep,
+        cursor: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, object]:
+        principal.require(agency.value)
+        async with transaction(hub.engine) as conn:
+            page = await pull.take(
+                conn,
+                destination=agency.value,
+                actor=principal.client_id,
+                cursor=cursor,
+                limit=limit,
+                organisation=_tenant(principal),
+            )
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+    async def acknowledge(
+        hub: HubDep, principal: PrincipalDep, ack: Acknowledgement
+    ) -> dict[str, object]:
+        principal.require(agency.value)
+        async with transaction(hub.engine) as conn:
+            done = await pull.acknowledge(
+                conn,
+                destination=agency.value,
+                message_ids=ack.message_ids,
+                actor=principal.client_id,
+                organisation=_tenant(principal),
+            )
+        unknown = sorted(set(ack.message_ids) - set(done), key=str)
+        return {"acknowledged": [str(m) for m in done], "unknown": [str(m) for m in unknown]}
+
+    router.add_api_route(
+        f"/{agency.value}/deliveries",
+        take,
+        methods=["GET"],
+        summary=f"Pull what is ready for a {agency.value} system (cursor paging)",
+        tags=[agency.value],
+    )
+    router.add_api_route(
+        f"/{agency.value}/deliveries/ack",
+        acknowledge,
+        methods=["POST"],
+        summary="Acknowledge deliveries taken, by message id",
+        tags=[agency.value],
+    )
+
+
+def _tenant(principal: Principal) -> str | None:
+    return principal.organisation
+
+
+for _agency in (Agency.POLICE, Agency.CPS, Agency.COURT):
+    _post_endpoint(_agency)
+    _pull_endpoints(_agency)

@@ -1,0 +1,42 @@
+"""The HTTP application: agency endpoints, message lookup, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from exchange.api import agencies, errors, health, messages
+from exchange.api.responses import JSON
+from exchange.bootstrap import Hub, bootstrap
+from exchange.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+    """Build the app; the lifespan owns the hub (engine, registry) unless one is given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = hub is None
+        app.state.hub = hub or bootstrap(settings or get_settings())
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.hub.close()
+
+    app = FastAPI(
+        title="CJS Exchange Hub",
+        version="0.1.0",
+        description="Canonical case messages between police, CPS and courts.",
+        default_response_class=JSON,
+        lifespan=lifespan,
+    )
+    if hub is not None:
+        app.state.hub = hub  # also without a lifespan (tests drive the app in-process)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(agencies.router)
+    app.include_router(messages.router)
+    return app

@@ -1,0 +1,146 @@
+"""OAuth2 client-credentials bearer tokens (JWT): verification, and a local issuer for
+development and tests.
+
+Every caller is an agency system or an ops user. A token carries ``sub`` (the client id),
+``scope`` (space-separated roles: police, cps, court, ops, manager) and ``org`` (the tenant:
+a police force code, a CPS area or unit, a court OU code; absent for national clients).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from exchange.domain.errors import ExchangeError
+
+ROLES = frozenset({"police", "cps", "court", "ops", "manager"})
+ALGORITHMS = ["RS256", "ES256"]
+
+
+class Unauthenticated(ExchangeError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class Forbidden(ExchangeError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    roles: frozenset[str]
+    organisation: str | None = None
+
+    def require(self, role: str) -> None:
+        if role not in self.roles:
+            raise Forbidden(f"client {self.client_id!r} lacks the {role!r} scope")
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience and expiry against configured public keys."""
+
+    def __init__(self, public_keys: list[bytes], *, issuer: str, audience: str) -> None:
+        if not public_keys:
+            raise ValueError("at least one public key is needed to verify tokens")
+        self._keys = [serialization.load_pem_public_key(k) for k in public_keys]
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, token: str) -> Principal:
+        last: Exception | None = None
+        for key in self._keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key=key,  # type: ignore[arg-type]
+                    algorithms=ALGORITHMS,
+                    issuer=self._issuer,
+                    audience=self._audience,
+                    options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                    leeway=30,
+                )
+                break
+            except jwt.InvalidSignatureError as exc:
+                last = exc
+                continue
+            except jwt.PyJWTError as exc:
+                raise Unauthenticated(f"bearer token rejected: {exc}") from exc
+        else:
+            raise Unauthenticated(f"bearer token rejected: {last}")
+        roles = frozenset(str(claims.get("scope", "")).split()) & ROLES
+        if not roles:
+            raise Unauthenticated("bearer token carries none of the hub's scopes")
+        org = claims.get("org")
+        return Principal(str(claims["sub"]), roles, str(org) if org else None)
+
+
+class LocalIssuer:
+    """A development token issuer: an RSA key pair kept under the run directory."""
+
+    def __init__(self, directory: Path, *, issuer: str, audience: str) -> None:
+        self.directory = directory
+        self.issuer = issuer
+        self.audience = audience
+        self._private = self._load_or_create()
+
+    @property
+    def private_path(self) -> Path:
+        return self.directory / "dev-issuer-key.pem"
+
+    @property
+    def public_path(self) -> Path:
+        return self.directory / "dev-issuer-pub.pem"
+
+    def _load_or_create(self) -> rsa.RSAPrivateKey:
+        if self.private_path.exists():
+            key = serialization.load_pem_private_key(self.private_path.read_bytes(), None)
+            assert isinstance(key, rsa.RSAPrivateKey)
+            return key
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        self.private_path.write_bytes(pem)
+        self.private_path.chmod(0o600)
+        self.public_path.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        return key
+
+    def public_pem(self) -> bytes:
+        return self._private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def token(
+        self, client_id: str, roles: list[str], organisation: str | None = None, ttl: int = 3600
+    ) -> str:
+        unknown = set(roles) - ROLES
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}; known: {sorted(ROLES)}")
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": client_id,
+            "scope": " ".join(roles),
+            "iat": now,
+            "exp": now + ttl,
+            "jti": str(uuid.uuid4()),
+        }
+        if organisation:
+            claims["org"] = organisation
+        return jwt.encode(claims, self._private, algorithm="RS256")

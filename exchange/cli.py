@@ -1,0 +1,163 @@
+"""The ``exchange`` command line: serve, worker, migrate, validate, transform, token, run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from exchange.domain.errors import Issue
+from exchange.settings import get_settings
+
+app = typer.Typer(
+    help="CJS Exchange Hub: canonical case messages between police, CPS and courts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from exchange import logs
+
+    logs.configure()
+    uvicorn.run(
+        "exchange.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_keep_alive=5,
+        limit_concurrency=1000,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+
+
+@app.command()
+def worker(
+    relay: Annotated[bool, typer.Option(help="run the outbox relay")] = True,
+    consumers: Annotated[bool, typer.Option(help="run the destination consumers")] = True,
+) -> None:
+    """Run the outbox relay and the destination consumers."""
+    from exchange import logs
+    from exchange.bootstrap import bootstrap
+    from exchange.worker import Worker, run_until_signalled
+
+    logs.configure()
+
+    async def main() -> None:
+        hub = bootstrap(get_settings())
+        try:
+            await run_until_signalled(Worker(hub, relay=relay, consumers=consumers))
+        finally:
+            await hub.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Apply the database migrations."""
+    from exchange.db.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def validate(paths: Annotated[list[Path], typer.Argument(help="documents to check")]) -> None:
+    """Validate documents; one JSON line per file. Exit 0 all valid, 1 any invalid, 2 usage."""
+    from exchange.validation import validate_document
+
+    all_valid = True
+    for path in paths:
+        if not path.is_file():
+            typer.echo(f"error: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
+        result = validate_document(path.read_bytes())
+        all_valid &= result.valid
+        line = {
+            "path": str(path),
+            "format": result.format,
+            "valid": result.valid,
+            "errors": [_issue(i) for i in result.issues if i.severity == "error"],
+        }
+        warnings = [_issue(i) for i in result.issues if i.severity != "error"]
+        if warnings:
+            line["warnings"] = warnings
+        sys.stdout.write(orjson.dumps(line).decode() + "\n")
+    raise typer.Exit(0 if all_valid else 1)
+
+
+def _issue(issue: Issue) -> dict[str, object]:
+    found: dict[str, object] = {
+        "code": issue.code,
+        "message": issue.message,
+        "location": issue.location,
+    }
+    if issue.line is not None:
+        found["line"] = issue.line
+    return found
+
+
+@app.command()
+def transform(
+    path: Path,
+    to: Annotated[str, typer.Option("--to", help="target format: canonical")] = "canonical",
+) -> None:
+    """Transform a document to the canonical message (envelope and payload) as JSON."""
+    from exchange.transform_cli import transform_document
+
+    if not path.is_file():
+        typer.echo(f"error: {path} is not a readable file", err=True)
+        raise typer.Exit(2)
+    code = transform_document(path.read_bytes(), to, sys.stdout, sys.stderr)
+    raise typer.Exit(code)
+
+
+@app.command()
+def token(
+    client_id: Annotated[str, typer.Argument(help="the client's id (sub claim)")],
+    role: Annotated[list[str], typer.Option("--role", help="police, cps, court, ops, manager")],
+    org: Annotated[str | None, typer.Option(help="tenant: force, CPS area or court OU")] = None,
+    ttl: int = 3600,
+) -> None:
+    """Mint a development token from the local issuer (development only)."""
+    from exchange.bootstrap import dev_issuer
+
+    settings = get_settings()
+    if not settings.is_development:
+        typer.echo("the local issuer exists only in development", err=True)
+        raise typer.Exit(2)
+    typer.echo(dev_issuer(settings).token(client_id, role, org, ttl))
+
+
+@app.command()
+def run(
+    port: int = 8000,
+    demo: Annotated[bool, typer.Option(help="feed a demo police case")] = True,
+) -> None:
+    """Start local Kafka and PostgreSQL, the API and a worker, and feed a demo (make run)."""
+    from exchange.devrun import run_local
+
+    raise typer.Exit(run_local(port=port, demo=demo))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

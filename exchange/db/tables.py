@@ -1,0 +1,176 @@
+"""The hub's PostgreSQL tables (SQLAlchemy Core). Migrations in ``migrations/`` create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+# Every message the hub was given, accepted or not: raw bytes, canonical form, state.
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("client_id", String(100), nullable=False),
+    Column("message_type", String(40), nullable=True),
+    Column("schema_version", String(10), nullable=True),
+    Column("format", String(40), nullable=True),
+    Column("case_urn", String(20), nullable=True),
+    Column("asns", ARRAY(String(25)), nullable=False, server_default=text("'{}'")),
+    Column("source_agency", String(20), nullable=False),
+    Column("source_system", String(64), nullable=False),
+    Column("source_org", String(16), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("canonical", JSONB, nullable=True),
+    Column("errors", JSONB, nullable=True),
+    Column("correlation_id", UUID(as_uuid=True), nullable=False),
+    Column("causation_id", UUID(as_uuid=True), nullable=True),
+    Column("replay_count", Integer, nullable=False, server_default=text("0")),
+    Column("received_at", TS, nullable=False, server_default=func.now()),
+    Column("updated_at", TS, nullable=False, server_default=func.now()),
+    UniqueConstraint("client_id", "idempotency_key"),
+    Index(None, "case_urn"),
+    Index("ix_messages_asns", "asns", postgresql_using="gin"),
+    Index(None, "source_agency", "received_at"),
+    Index(None, "message_type", "received_at"),
+    Index(None, "status", "received_at"),
+    Index(None, "received_at"),
+)
+
+# Rows to publish to Kafka; written in the same transaction as the message.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False),
+    Column("topic", String(120), nullable=False),
+    Column("key", String(40), nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    Column("published_at", TS, nullable=True),
+    Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+# What each consumer has already applied, in the same transaction as its effect.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(80), nullable=False),
+    Column("message_id", UUID(as_uuid=True), nullable=False),
+    Column("processed_at", TS, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "message_id"),
+)
+
+# A message made ready for one destination, in that destination's format.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False),
+    Column("destination", String(20), nullable=False),
+    Column("destination_org", String(16), nullable=True),
+    Column("case_urn", String(20), nullable=False),
+    Column("message_type", String(40), nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    Column("taken_at", TS, nullable=True),
+    Column("acknowledged_at", TS, nullable=True),
+    UniqueConstraint("message_id", "destination"),
+    Index(None, "destination", "seq"),
+    Index(None, "case_urn"),
+)
+
+# Append-only history of what happened to each message.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=True),
+    Column("case_urn", String(20), nullable=True),
+    Column("event", String(60), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("at", TS, nullable=False, server_default=func.now()),
+    Index(None, "message_id"),
+    Index(None, "case_urn"),
+)
+
+# A message a consumer could not apply: parked for ops with everything needed to fix it.
+failures = Table(
+    "failures",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=True),
+    Column("consumer", String(80), nullable=False),
+    Column("case_urn", String(20), nullable=True),
+    Column("topic", String(120), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("error_code", String(60), nullable=False),
+    Column("error_class", String(120), nullable=False),
+    Column("error_message", String(2000), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+    Column("status", String(20), nullable=False, server_default=text("'parked'")),
+    Column("record_value", LargeBinary, nullable=False),
+    Column("record_headers", JSONB, nullable=False),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    Column("resolved_at", TS, nullable=True),
+    Index(None, "status", "created_at"),
+    Index(None, "error_code"),
+    Index(None, "message_id"),
+    Index(None, "case_urn"),
+)
+
+# Claim-check store: each document's bytes once, by SHA-256.
+documents = Table(
+    "documents",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+)
+
+__all__ = [
+    "audit_events",
+    "deliveries",
+    "documents",
+    "failures",
+    "inbox",
+    "messages",
+    "metadata",
+    "outbox",
+]

@@ -1,0 +1,1 @@
+"""Kafka: safe client settings, topics, headers, the outbox relay and consumers."""

@@ -1,0 +1,51 @@
+"""Configuration, read from the environment (prefix ``EXCHANGE_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXCHANGE_", env_file=".env", extra="ignore")
+
+    environment: str = Field(default="development", description="development, test or production")
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/exchange"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_client_id: str = "cjs-exchange"
+    topic_prefix: str = Field(
+        default="", description="namespace before every topic name (tests, shared clusters)"
+    )
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    standing_data_dir: Path | None = None
+    run_dir: Path = REPO_ROOT / ".run"
+
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_xml_depth: int = Field(default=64, ge=8)
+
+    auth_issuer: str = "urn:cjs-exchange:dev-issuer"
+    auth_audience: str = "cjs-exchange"
+    auth_public_keys: list[Path] = Field(
+        default_factory=list,
+        description="PEM public keys that sign accepted tokens; empty in development means "
+        "the local issuer's key under run_dir",
+    )
+
+    relay_batch_size: int = Field(default=200, ge=1)
+    relay_idle_seconds: float = Field(default=0.05, gt=0)
+    consumer_group_prefix: str = "cjs-exchange"
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in ("development", "test")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,79 @@
+"""Bearer tokens: what is accepted and, above all, what is refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from exchange.auth import Forbidden, LocalIssuer, Principal, TokenVerifier, Unauthenticated
+
+ISS, AUD = "urn:test-issuer", "cjs-exchange"
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
+    return LocalIssuer(tmp_path_factory.mktemp("iss"), issuer=ISS, audience=AUD)
+
+
+@pytest.fixture(scope="module")
+def verifier(issuer: LocalIssuer) -> TokenVerifier:
+    return TokenVerifier([issuer.public_pem()], issuer=ISS, audience=AUD)
+
+
+def test_valid_token_gives_principal_with_roles_and_tenant(issuer, verifier) -> None:
+    p = verifier.verify(issuer.token("force-01", ["police"], "01"))
+    assert p == Principal("force-01", frozenset({"police"}), "01")
+
+
+def test_issuer_key_is_kept_between_runs(issuer: LocalIssuer) -> None:
+    again = LocalIssuer(issuer.directory, issuer=ISS, audience=AUD)
+    assert again.public_pem() == issuer.public_pem()
+    assert oct(issuer.private_path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"exp": int(time.time()) - 3600}, "expired"),
+        ({"iss": "urn:someone-else"}, "issuer"),
+        ({"aud": "another-api"}, "audience"),
+    ],
+)
+def test_expired_or_foreign_tokens_are_refused(issuer, verifier, change, needle) -> None:
+    claims = jwt.decode(issuer.token("c", ["cps"]), options={"verify_signature": False}) | change
+    forged = jwt.encode(claims, issuer._private, algorithm="RS256")
+    with pytest.raises(Unauthenticated, match=f"(?i){needle}"):
+        verifier.verify(forged)
+
+
+def test_token_signed_by_another_key_is_refused(tmp_path: Path, verifier) -> None:
+    stranger = LocalIssuer(tmp_path, issuer=ISS, audience=AUD)
+    with pytest.raises(Unauthenticated, match="Signature"):
+        verifier.verify(stranger.token("c", ["ops"]))
+
+
+def test_unsigned_token_is_refused(issuer, verifier) -> None:
+    claims = jwt.decode(issuer.token("c", ["ops"]), options={"verify_signature": False})
+    none_alg = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
+    with pytest.raises(Unauthenticated):
+        verifier.verify(none_alg)
+
+
+def test_token_without_hub_scopes_is_refused(issuer, verifier) -> None:
+    claims = jwt.decode(issuer.token("c", ["ops"]), options={"verify_signature": False})
+    claims["scope"] = "openid profile"
+    with pytest.raises(Unauthenticated, match="scopes"):
+        verifier.verify(jwt.encode(claims, issuer._private, algorithm="RS256"))
+
+
+def test_missing_role_is_forbidden() -> None:
+    with pytest.raises(Forbidden, match="'court'"):
+        Principal("cms", frozenset({"cps"})).require("court")
+
+
+def test_unknown_role_cannot_be_minted(issuer) -> None:
+    with pytest.raises(ValueError, match="unknown roles"):
+        issuer.token("c", ["superuser"])
