@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .cache/kafka-jars.ok: deploy/kafka/pom.xml | $(STAMP)

@@ -36,7 +36,7 @@ def bootstrap(settings: Settings, *, registry: Registry | None = None) -> Hub:
         registry,
         standing,
         topic_prefix=settings.topic_prefix,
-        max_bytes=settings.max_body_bytes,
+        max_bytes=max(settings.max_body_bytes, settings.max_document_body_bytes),
     )
     return Hub(settings, engine, registry, standing, ingest, make_verifier(settings))
 

@@ -21,10 +21,12 @@ __all__ = [
     "CJSE_DELIVER_NS",
     "CJSE_OPERATIONS_NS",
     "CP20_NS",
+    "CMS_CHARGING_DECISION",
+    "CMS_DOCUMENTS_SERVED",
     "CP20",
     "Detected",
-    "JSON",
     "LIBRA_NS",
+    "POLICE_CHARGE_REQUEST",
     "SPI_NEW_CASE",
     "SPI_RESULTED_CASE",
     "detect",
@@ -39,18 +41,33 @@ _META_NS: Final = "http://schemas.cjse.gov.uk/messages/metadata/2006-05"
 _FORMAT_NS: Final = "http://schemas.cjse.gov.uk/messages/format/2006-05"
 _ENTITY_NS: Final = "http://schemas.cjse.gov.uk/common/businessentities"
 
+CHARGE_REQUEST_NS: Final = "urn:cjs-exchange:police:charge-request:v1"
 SPI_NEW_CASE: Final = "spi-new-case"
+POLICE_CHARGE_REQUEST: Final = "police-charge-request"
 SPI_RESULTED_CASE: Final = "spi-resulted-case"
 CP20: Final = "cp20"
-JSON: Final = "json"
 
 # (namespace, root local name) -> stable format name.
 _XML_FORMATS: Final[dict[tuple[str, str], str]] = {
     (LIBRA_NS, "NewCaseMessage"): SPI_NEW_CASE,
     (LIBRA_NS, "ResultedCaseMessage"): SPI_RESULTED_CASE,
     (CP20_NS, "CP20"): CP20,
+    (CHARGE_REQUEST_NS, "ChargeRequest"): POLICE_CHARGE_REQUEST,
 }
-ACCEPTED: Final = (SPI_NEW_CASE, SPI_RESULTED_CASE, CP20, JSON)
+CMS_DOCUMENTS_SERVED: Final = "cms-documents-served"
+CMS_CHARGING_DECISION: Final = "cms-charging-decision"
+# CMS JSON documents name their type in a top-level "documentType" field.
+_JSON_FORMATS: Final[dict[str, str]] = {
+    "DocumentsServed": CMS_DOCUMENTS_SERVED,
+    "ChargingDecision": CMS_CHARGING_DECISION,
+}
+ACCEPTED: Final = (
+    SPI_NEW_CASE,
+    SPI_RESULTED_CASE,
+    CP20,
+    POLICE_CHARGE_REQUEST,
+    *_JSON_FORMATS.values(),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +150,28 @@ def _envelope_error(envelope: str, message: str) -> InvalidMessage:
 
 def _detect_json(raw: bytes) -> Detected:
     try:
-        orjson.loads(raw)
+        document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(
             issues=[Issue(code="JSON_MALFORMED", message=str(exc), line=exc.lineno)],
             summary="JSON is not well-formed",
         ) from None
-    return Detected(format=JSON, root="", namespace="", payload=raw)
+    kind = document.get("documentType") if isinstance(document, dict) else None
+    name = _JSON_FORMATS.get(kind) if isinstance(kind, str) else None
+    if name is None:
+        raise UnsupportedFormat(
+            f"JSON document with documentType {kind!r}; accepted JSON documentType values: "
+            f"{', '.join(sorted(_JSON_FORMATS))}"
+        )
+    return Detected(format=name, root=str(kind), namespace="", payload=raw, element=document)
 
 
 def detect(
-    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+    raw: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    huge_tree: bool = False,
 ) -> Detected:
     """Classify ``raw``, unwrapping CJSE envelopes; ``UnsupportedFormat`` if unknown."""
     head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -154,7 +182,9 @@ def detect(
                 summary="document too large",
             )
         return _detect_json(raw)
-    element = parse_xml(raw, max_bytes=max_bytes, max_depth=max_depth).getroot()
+    element = parse_xml(
+        raw, max_bytes=max_bytes, max_depth=max_depth, huge_tree=huge_tree
+    ).getroot()
     envelope: dict[str, str] = {}
     namespace, local = _split(element.tag)
     if (namespace, local) == (CJSE_DELIVER_NS, "DeliverRequest"):

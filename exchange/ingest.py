@@ -27,6 +27,9 @@ from exchange.messaging.headers import headers_for
 from exchange.registry import Inbound, Registry
 from exchange.standingdata import StandingData
 
+# Above this size, XML may carry text nodes (base64 documents) over libxml2's 10 MB default.
+HUGE_DOCUMENT_BYTES = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -110,7 +113,9 @@ class Ingest:
         return await self._store_accepted(sub, inbound, parsed, warnings)
 
     def _parse(self, sub: Submission) -> tuple[Inbound, Parsed, list[Issue]]:
-        detected = formats.detect(sub.raw, max_bytes=self._max_bytes)
+        detected = formats.detect(
+            sub.raw, max_bytes=self._max_bytes, huge_tree=len(sub.raw) > HUGE_DOCUMENT_BYTES
+        )
         try:
             inbound = self._registry.inbound(sub.agency, detected.format)
         except LookupError:
@@ -171,11 +176,13 @@ class Ingest:
         self, sub: Submission, inbound: Inbound, parsed: Parsed, warnings: list[Issue]
     ) -> Receipt:
         payload = parsed.payload
+        correlation_id = await self._correlation_of(inbound.causation_id(payload), warnings)
         envelope = new_envelope(
             self._registry,
             inbound,
             payload,
             Party(agency=sub.agency, system=sub.system, organisation=sub.organisation),
+            correlation_id,
         )
         message_id = envelope.message_id
         message = CanonicalMessage(envelope, payload)
@@ -221,6 +228,29 @@ class Ingest:
             warnings=warning_dicts,
         )
 
+    async def _correlation_of(
+        self, causation_id: uuid.UUID | None, warnings: list[Issue]
+    ) -> uuid.UUID | None:
+        """The correlation id of the message that caused this one, if the hub holds it."""
+        if causation_id is None:
+            return None
+        async with transaction(self._engine) as conn:
+            found = (
+                await conn.execute(
+                    select(messages.c.correlation_id).where(messages.c.message_id == causation_id)
+                )
+            ).scalar_one_or_none()
+        if found is None:
+            warnings.append(
+                Issue(
+                    "CAUSATION_UNKNOWN",
+                    f"this message answers message {causation_id}, which the hub does not hold",
+                    "/causation_id",
+                    severity="warning",
+                )
+            )
+        return found
+
     async def _race_winner(self, conn: AsyncConnection, sub: Submission) -> Receipt:
         """Two identical submissions raced; the other one committed first."""
         row = (
@@ -235,9 +265,14 @@ class Ingest:
 
 
 def new_envelope(
-    registry: Registry, inbound: Inbound, payload: BaseModel, source: Party
+    registry: Registry,
+    inbound: Inbound,
+    payload: BaseModel,
+    source: Party,
+    correlation_id: uuid.UUID | None = None,
 ) -> Envelope:
-    """The envelope of a message entering the hub: a new id that starts its own correlation."""
+    """The envelope of a message entering the hub: a new id; it joins the correlation of the
+    message that caused it, or starts its own."""
     message_id = uuid.uuid4()
     now = datetime.now(UTC)
     return Envelope(
@@ -250,7 +285,8 @@ def new_envelope(
             Party(agency=o.destination, system=o.format)
             for o in registry.outbound_for(inbound.message_type)
         ],
-        correlation_id=message_id,
+        correlation_id=correlation_id or message_id,
+        causation_id=inbound.causation_id(payload),
         occurred_at=now,
         received_at=now,
     )

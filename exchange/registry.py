@@ -7,6 +7,7 @@ point group; the hub never imports agency code by name.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -40,6 +41,7 @@ class Inbound:
     case_urn: Callable[[Any], str]
     asns: Callable[[Any], list[str]] = lambda _payload: []
     quality: Callable[[Any, StandingData], list[Issue]] = lambda _payload, _sd: []
+    causation_id: Callable[[Any], uuid.UUID | None] = lambda _payload: None
 
     def parse(self, detected: Detected) -> Parsed:
         """Validate and map, raising ``InvalidMessage`` with every issue found."""

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     run_dir: Path = REPO_ROOT / ".run"
 
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_document_body_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="largest body from an agency that serves documents (CP20, CMS JSON)",
+    )
     max_xml_depth: int = Field(default=64, ge=8)
 
     auth_issuer: str = "urn:cjs-exchange:dev-issuer"
@@ -36,6 +41,15 @@ class Settings(BaseSettings):
         description="PEM public keys that sign accepted tokens; empty in development means "
         "the local issuer's key under run_dir",
     )
+
+    retry_delays_seconds: list[float] = Field(
+        default=[1.0, 5.0, 30.0],
+        description="delay before each retry of a retriable failure (one retry topic each); "
+        "after the last, the message is parked and dead-lettered",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0)
 
     relay_batch_size: int = Field(default=200, ge=1)
     relay_idle_seconds: float = Field(default=0.05, gt=0)

@@ -42,20 +42,23 @@ _DOCTYPE: Final = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, huge_tree: bool = False) -> etree.XMLParser:
     # lxml parsers must not be shared between threads while parsing; one per thread is cheap.
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    # huge_tree lifts libxml2's 10 MB text-node limit (base64 documents); it is safe here
+    # because a DOCTYPE is refused before libxml2 runs and the size is bounded by max_bytes.
+    name = "huge_parser" if huge_tree else "parser"
+    parser: etree.XMLParser | None = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
             dtd_validation=False,
-            huge_tree=False,
+            huge_tree=huge_tree,
             collect_ids=False,
             remove_blank_text=False,
         )
-        _local.parser = parser
+        setattr(_local, name, parser)
     return parser
 
 
@@ -118,6 +121,7 @@ def parse_xml(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    huge_tree: bool = False,
 ) -> etree._ElementTree:
     """Parse untrusted XML safely; raise ``InvalidMessage`` with one precise issue if it is
     too large, not UTF-8, carries a DOCTYPE, is malformed or nests too deeply."""
@@ -137,7 +141,7 @@ def parse_xml(
             line=1 + raw.count(b"\n", 0, doctype.start()),
         )
     try:
-        root = etree.fromstring(raw, parser=_parser())
+        root = etree.fromstring(raw, parser=_parser(huge_tree=huge_tree))
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, 0)
         text = str(exc.msg or exc)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from exchange.api import agencies, errors, health, messages
+from exchange.api import agencies, documents, errors, health, messages
 from exchange.api.responses import JSON
 from exchange.bootstrap import Hub, bootstrap
 from exchange.settings import Settings, get_settings
@@ -39,4 +39,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.include_router(health.router)
     app.include_router(agencies.router)
     app.include_router(messages.router)
+    app.include_router(documents.router)
     return app

@@ -41,7 +41,9 @@ JSON_TYPES = ("application/json",)
 
 
 async def read_body(request: Request, hub: HubDep) -> Body:
-    """Read the body up to the configured limit, refusing more without buffering it."""
+    """Read the body up to the configured limit, refusing more without buffering it.
+
+    Agencies that serve documents (the CPS: CP20 with base64 PDFs) have the larger limit."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not (
         content_type in XML_TYPES or content_type in JSON_TYPES or content_type.endswith("+xml")
@@ -50,7 +52,8 @@ async def read_body(request: Request, hub: HubDep) -> Body:
             f"Content-Type {content_type or '(none)'!r} is not accepted; send application/xml "
             "or application/json"
         )
-    limit = hub.settings.max_body_bytes
+    documents = request.url.path.startswith("/cps/")
+    limit = hub.settings.max_document_body_bytes if documents else hub.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
@@ -107,9 +108,30 @@ deliveries = Table(
     Column("created_at", TS, nullable=False, server_default=func.now()),
     Column("taken_at", TS, nullable=True),
     Column("acknowledged_at", TS, nullable=True),
+    Column("next_attempt_at", TS, nullable=True),
+    Column("last_error", String(1000), nullable=True),
     UniqueConstraint("message_id", "destination"),
     Index(None, "destination", "seq"),
+    Index(
+        "ix_deliveries_push_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'available' AND next_attempt_at IS NOT NULL"),
+    ),
     Index(None, "case_urn"),
+)
+
+# Agency endpoints that want deliveries pushed to them (signed webhooks) instead of pulling.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("destination", String(20), nullable=False),
+    Column("organisation", String(16), nullable=True),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    UniqueConstraint("destination", "organisation"),
 )
 
 # Append-only history of what happened to each message.
@@ -173,4 +195,5 @@ __all__ = [
     "messages",
     "metadata",
     "outbox",
+    "webhooks",
 ]

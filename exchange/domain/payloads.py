@@ -12,6 +12,10 @@ SCHEMA_VERSION = "1.0"
 
 _MODELS: dict[MessageType, str] = {
     MessageType.CASE_FILE: "exchange.domain.casefile:CaseFile",
+    MessageType.CHARGE_REQUEST: "exchange.domain.charging:ChargeRequest",
+    MessageType.CHARGING_DECISION: "exchange.domain.charging:ChargingDecision",
+    MessageType.COURT_BUNDLE: "exchange.domain.bundle:CourtBundle",
+    MessageType.HEARING_OUTCOME: "exchange.domain.outcome:HearingOutcome",
 }
 
 

@@ -31,7 +31,9 @@ def test_validate_prints_one_json_line_per_file(tmp_path: Path) -> None:
     assert done.returncode == 1
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["path"], r["valid"]) for r in lines] == [
-        (str(good), True), (str(bad), False), (str(broken), False)
+        (str(good), True),
+        (str(bad), False),
+        (str(broken), False),
     ]
     assert lines[0]["format"] == "spi-new-case"
     assert lines[1]["errors"][0]["code"] == "SCHEMA_INVALID"

@@ -165,11 +165,18 @@ def test_unwraps_route_data_and_keeps_correlation_id() -> None:
     assert found.envelope["source_system"] == "01PoliceCaseSystem"
 
 
-def test_detects_resulted_case_cp20_and_json() -> None:
+def test_detects_resulted_case_cp20_and_cms_json() -> None:
     resulted = f'<ResultedCaseMessage xmlns="{LIBRA}"/>'.encode()
     assert detect(resulted).format == "spi-resulted-case"
     assert detect(b'<CP20 xmlns="http://www.cgi.com/CP/CP20/2020-03"/>').format == "cp20"
-    assert detect(b' {"caseUrn": "01ZD0300124"}').format == "json"
+    served = b' {"documentType": "DocumentsServed"}'
+    assert detect(served).format == "cms-documents-served"
+    assert detect(b'{"documentType": "ChargingDecision"}').format == "cms-charging-decision"
+
+
+def test_json_without_a_known_document_type_is_unsupported() -> None:
+    with pytest.raises(UnsupportedFormat, match="documentType None"):
+        detect(b' {"caseUrn": "01ZD0300124"}')
 
 
 def test_unknown_root_names_root_namespace_and_accepted_formats() -> None:
