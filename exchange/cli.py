@@ -144,6 +144,35 @@ def token(
     typer.echo(dev_issuer(settings).token(client_id, role, org, ttl))
 
 
+webhook_app = typer.Typer(help="Agency webhooks: deliveries pushed instead of pulled.")
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("add")
+def webhook_add(
+    destination: Annotated[str, typer.Option(help="police, cps or court")],
+    url: Annotated[str, typer.Option(help="the agency's HTTPS endpoint")],
+    secret: Annotated[str, typer.Option(envvar="EXCHANGE_WEBHOOK_SECRET", help="HMAC key")],
+    org: Annotated[str | None, typer.Option(help="only this organisation's deliveries")] = None,
+) -> None:
+    """Register (or replace) a webhook; its deliveries are then pushed, signed."""
+    from exchange.db.engine import make_engine, transaction
+    from exchange.webhook import add_webhook
+
+    async def main() -> None:
+        engine = make_engine(get_settings().database_url, pool_size=1)
+        try:
+            async with transaction(engine) as conn:
+                await add_webhook(
+                    conn, destination=destination, organisation=org, url=url, secret=secret
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    typer.echo(f"webhook for {destination}{'/' + org if org else ''}: {url}")
+
+
 @app.command()
 def run(
     port: int = 8000,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange import audit
-from exchange.db.tables import deliveries, messages
+from exchange import audit, lifecycle
+from exchange.db.tables import deliveries
 from exchange.messaging.codec import CanonicalMessage
 from exchange.registry import Outbound
 
@@ -44,11 +43,4 @@ class DeliveryHandler:
             case_urn=env.case_urn,
             detail={"destination": self.outbound.destination.value, "format": self.outbound.format},
         )
-        made = select(func.count()).where(deliveries.c.message_id == env.message_id)
-        await conn.execute(
-            update(messages)
-            .where(messages.c.message_id == env.message_id)
-            .where(messages.c.status.in_(("validated", "routed")))
-            .where(made.scalar_subquery() >= len(env.destinations))
-            .values(status="delivered", updated_at=text("now()"))
-        )
+        await lifecycle.delivered_if_complete(conn, env.message_id, len(env.destinations))

@@ -1,4 +1,6 @@
-"""The worker process: the outbox relay plus one consumer loop per destination format."""
+"""The worker process: the outbox relay, one consumer per destination agency (plus one for its
+retry topics), and the webhook pusher. Several workers share the work: one relay leads (an
+advisory lock), and the consumers of each agency form one Kafka consumer group."""
 
 from __future__ import annotations
 
@@ -6,88 +8,158 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from exchange.bootstrap import Hub
 from exchange.delivery import DeliveryHandler
-from exchange.messaging.consumer import ConsumerLoop
+from exchange.domain.envelope import Agency
+from exchange.messaging.consumer import ConsumerLoop, Handler
+from exchange.messaging.failure import RetryPolicy
 from exchange.messaging.kafka_config import make_consumer, make_producer
 from exchange.messaging.relay import OutboxRelay
 from exchange.messaging.topics import dead_letter_topic, ensure_topics, topic_for
+from exchange.webhook import WebhookPusher
 
 log = structlog.get_logger(__name__)
 
 
 class Worker:
-    def __init__(self, hub: Hub, *, relay: bool = True, consumers: bool = True) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        relay: bool = True,
+        consumers: bool = True,
+        webhooks: bool = True,
+    ) -> None:
         self.hub = hub
         self.with_relay = relay
         self.with_consumers = consumers
+        self.with_webhooks = webhooks
         self.relay: OutboxRelay | None = None
         self.loops: list[ConsumerLoop] = []
+        self.pusher: WebhookPusher | None = None
         self._stop = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def stop(self) -> None:
         self._stop.set()
 
+    def handlers_by_agency(self) -> dict[Agency, dict[str, Handler]]:
+        """Each destination agency's handlers, keyed by the main topic they consume."""
+        prefix = self.hub.settings.topic_prefix
+        plan: dict[Agency, dict[str, Handler]] = defaultdict(dict)
+        for outbound in self.hub.registry.all_outbound():
+            topic = topic_for(outbound.message_type, prefix=prefix)
+            if topic in plan[outbound.destination]:
+                raise ValueError(f"two {outbound.destination.value} renderings of {topic}")
+            plan[outbound.destination][topic] = DeliveryHandler(outbound)
+        return dict(plan)
+
     async def run(self) -> None:
         s = self.hub.settings
-        client_id = f"{s.kafka_client_id}-{os.getpid()}"
+        retry = RetryPolicy(tuple(s.retry_delays_seconds))
+        plan = self.handlers_by_agency()
+        main_topics = sorted({t for handlers in plan.values() for t in handlers})
+        retry_topics = [
+            retry.topic(t, n) for t in main_topics for n in range(1, len(retry.delays) + 1)
+        ]
         await ensure_topics(
             s.kafka_bootstrap,
             partitions=s.topic_partitions,
             replication_factor=s.topic_replication_factor,
             prefix=s.topic_prefix,
+            extra=retry_topics,
         )
-        producer = make_producer(s.kafka_bootstrap, client_id)
-        await producer.start()
-        kafka_consumers = []
-        tasks: list[asyncio.Task[None]] = []
+        client_id = f"{s.kafka_client_id}-{os.getpid()}"
         try:
             if self.with_relay:
+                self._producer = make_producer(s.kafka_bootstrap, client_id)
+                await self._producer.start()
                 self.relay = OutboxRelay(
                     self.hub.engine,
-                    producer,
+                    self._producer,
                     batch_size=s.relay_batch_size,
                     idle_seconds=s.relay_idle_seconds,
                 )
-                tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+                self._spawn("relay", self.relay.run)
             if self.with_consumers:
-                for outbound in self.hub.registry.all_outbound():
-                    group = f"{s.consumer_group_prefix}.{outbound.consumer_name}"
-                    topic = topic_for(outbound.message_type, prefix=s.topic_prefix)
-                    consumer = make_consumer(s.kafka_bootstrap, client_id, group, topic)
-                    await consumer.start()
-                    kafka_consumers.append(consumer)
-                    loop = ConsumerLoop(
-                        self.hub.engine,
-                        consumer,
-                        DeliveryHandler(outbound),
-                        dead_letter_topic=dead_letter_topic(s.topic_prefix),
-                    )
-                    self.loops.append(loop)
-                    tasks.append(asyncio.create_task(loop.run(), name=outbound.consumer_name))
-            log.info("worker.started", tasks=[t.get_name() for t in tasks])
-            stopper = asyncio.create_task(self._stop.wait())
-            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopper and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                for agency, handlers in plan.items():
+                    group = f"{s.consumer_group_prefix}.{agency.value}"
+                    await self._start_loop(group, list(handlers), handlers, retry, client_id)
+                    retries = [t for t in retry_topics if any(t.startswith(m) for m in handlers)]
+                    await self._start_loop(f"{group}.retry", retries, handlers, retry, client_id)
+            if self.with_webhooks:
+                self.pusher = WebhookPusher(
+                    self.hub.engine,
+                    timeout=s.webhook_timeout_seconds,
+                    max_attempts=s.webhook_max_attempts,
+                    backoff=s.webhook_backoff_seconds,
+                )
+                self._spawn("webhooks", self.pusher.run)
+            log.info("worker.started", tasks=[t.get_name() for t in self._tasks])
+            await self._until_stopped_or_failed()
         finally:
-            if self.relay:
-                self.relay.stop()
-            for loop in self.loops:
-                loop.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            for consumer in kafka_consumers:
-                await consumer.stop()
-            await producer.stop()
-            log.info("worker.stopped")
+            await self._shutdown()
+
+    async def _start_loop(
+        self,
+        group: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        retry: RetryPolicy,
+        client_id: str,
+    ) -> None:
+        s = self.hub.settings
+        consumer = make_consumer(s.kafka_bootstrap, client_id, group, *topics)
+        await consumer.start()
+        self._consumers.append(consumer)
+        loop = ConsumerLoop(
+            self.hub.engine,
+            consumer,
+            handlers,
+            dead_letter_topic=dead_letter_topic(s.topic_prefix),
+            retry=retry,
+        )
+        self.loops.append(loop)
+        self._spawn(group, loop.run)
+
+    def _spawn(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._tasks.append(asyncio.create_task(run(), name=name))
+
+    async def _until_stopped_or_failed(self) -> None:
+        stopper = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait([*self._tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                log.error("worker.task_failed", task=task.get_name(), error=repr(task.exception()))
+                raise task.exception()  # type: ignore[misc]
+
+    async def _shutdown(self) -> None:
+        if self.relay:
+            self.relay.stop()
+        if self.pusher:
+            self.pusher.stop()
+        for loop in self.loops:
+            loop.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for consumer in self._consumers:
+            await consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        log.info("worker.stopped")
 
 
 async def run_until_signalled(worker: Worker) -> None:

@@ -104,6 +104,8 @@ def settings(services: Services, database_url: str, tmp_path: Path) -> Settings:
         topic_partitions=3,
         run_dir=TEST_RUN_DIR / "hub",
         relay_idle_seconds=0.02,
+        retry_delays_seconds=[0.2, 0.4],  # the same policy, shorter: tests stay quick
+        webhook_backoff_seconds=0.05,
     )
 
 

@@ -22,11 +22,23 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-_OUTAGE_MARKERS = ("connection", "closed", "terminat", "shutdown", "refused", "timeout")
+_OUTAGE_MARKERS = (
+    "connection",
+    "closed",
+    "terminat",
+    "shutdown",
+    "refused",
+    "timeout",
+    "deadlock detected",
+    "could not serialize",
+    "the database system is",  # starting up / shutting down / in recovery mode
+)
 
 
 def is_outage(exc: BaseException) -> bool:
-    """True when the database is unreachable rather than the statement being wrong."""
+    """True when the database is unreachable or the transaction lost a race (deadlock,
+    serialisation failure): trying the same work again later can succeed. False when the
+    statement itself is wrong."""
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     if isinstance(exc, DBAPIError):

@@ -112,11 +112,7 @@ deliveries = Table(
     Column("last_error", String(1000), nullable=True),
     UniqueConstraint("message_id", "destination"),
     Index(None, "destination", "seq"),
-    Index(
-        "ix_deliveries_push_due",
-        "next_attempt_at",
-        postgresql_where=text("status = 'available' AND next_attempt_at IS NOT NULL"),
-    ),
+    Index("ix_deliveries_available", "seq", postgresql_where=text("status = 'available'")),
     Index(None, "case_urn"),
 )
 

@@ -1,11 +1,18 @@
 """A consumer that applies each canonical message once, whatever Kafka redelivers.
 
 For each batch of one partition: one PostgreSQL transaction; per record a savepoint, an inbox
-row (consumer, message id) and the handler's effect. A record that cannot be applied for a
-reason retrying will not fix (bad payload, a rendering error) is parked as a failure row and
-sent to the dead-letter topic through the outbox, in the same transaction, so it never blocks
-the partition. Offsets are committed only after that transaction commits. If the database is
-down, the batch is retried from its first offset with backoff.
+row (handler, message id) and the handler's effect; offsets are committed only after that
+transaction commits. A record whose handler fails:
+
+- for a reason retrying will not fix (bad payload, a rendering error): it is parked at once
+  (failure row + dead-letter topic) and the partition moves on;
+- for a retriable reason (the error says ``retriable``): it goes to the next retry topic, due
+  after that level's delay (with jitter); after the last level it is parked;
+- because the database itself is down: the whole batch is retried in place from its first
+  offset with exponential backoff (nothing else could make progress either).
+
+One loop serves several handlers (one per topic it subscribes to), so a worker runs one Kafka
+consumer per destination agency, not one per message type.
 """
 
 from __future__ import annotations
@@ -13,25 +20,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import uuid
-from collections.abc import Sequence
-from typing import Any, Protocol
+import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from exchange import audit
 from exchange.db.engine import is_outage, transaction
-from exchange.db.tables import failures, inbox, outbox
+from exchange.db.tables import inbox
 from exchange.domain.errors import ExchangeError
 from exchange.messaging.codec import CanonicalMessage
+from exchange.messaging.failure import (
+    NOT_BEFORE,
+    RetryPolicy,
+    attempts_of,
+    main_topic,
+    park,
+    schedule_retry,
+)
 from exchange.messaging.headers import decode
 from exchange.messaging.topics import DEAD_LETTER
 
 log = structlog.get_logger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
 
 
 class Handler(Protocol):
@@ -46,18 +63,23 @@ class ConsumerLoop:
         self,
         engine: AsyncEngine,
         consumer: AIOKafkaConsumer,
-        handler: Handler,
+        handlers: Mapping[str, Handler],
         *,
         dead_letter_topic: str = DEAD_LETTER,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self._dead_letter_topic = dead_letter_topic
+        """``handlers`` maps each main topic to its handler; retry topics of a main topic are
+        served by the same handler."""
         self._engine = engine
         self._consumer = consumer
-        self._handler = handler
+        self._handlers = dict(handlers)
+        self._dead_letter_topic = dead_letter_topic
+        self._retry = retry
         self._stopping = asyncio.Event()
         self.applied = 0
         self.duplicates = 0
         self.parked = 0
+        self.retried = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -68,50 +90,69 @@ class ConsumerLoop:
             for tp, records in batches.items():
                 await self._process_until_done(tp, records)
 
-    async def _process_until_done(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+    async def _process_until_done(self, tp: TopicPartition, records: Sequence[Record]) -> None:
         backoff = 0.2
         while True:
             try:
+                await self._wait_until_due(records[-1])
                 await self._process(records)
-                await self._consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+                await self._commit(tp, records[-1].offset + 1)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not _retriable(exc) or self._stopping.is_set():
+                if not is_outage(exc) or self._stopping.is_set():
                     raise
                 log.warning(
-                    "consumer.retrying",
-                    consumer=self._handler.name,
-                    error=type(exc).__name__,
-                    detail=str(exc)[:300],
+                    "consumer.retrying_batch",
+                    topic=tp.topic,
                     partition=tp.partition,
                     offset=records[0].offset,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:300],
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stopping.wait(),
-                        backoff * (1 + random.random()),  # noqa: S311
-                    )
+                await self._sleep(backoff * (1 + random.random()))  # noqa: S311
                 backoff = min(backoff * 2, 10.0)
 
-    async def _process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        try:
+            await self._consumer.commit({tp: OffsetAndMetadata(offset, "")})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another worker in a rebalance while we applied the batch.
+            # The effect is committed in PostgreSQL; the new owner redelivers from the last
+            # committed offset and the inbox turns those records into no-ops.
+            log.info(
+                "consumer.commit_skipped",
+                topic=tp.topic,
+                partition=tp.partition,
+                reason=type(exc).__name__,
+            )
+
+    async def _wait_until_due(self, record: Record) -> None:
+        """Retry records wait for their due time (records of one retry topic are due in
+        order, so waiting for the last of a batch waits for all of it)."""
+        due = decode(record.headers).get(NOT_BEFORE)
+        if due and due.isdigit():
+            await self._sleep(int(due) / 1000 - time.time())
+
+    async def _process(self, records: Sequence[Record]) -> None:
         async with transaction(self._engine) as conn:
             for record in records:
+                handler = self._handlers[main_topic(record.topic)]
                 try:
                     async with conn.begin_nested():
-                        await self._apply(conn, record)
+                        await self._apply(conn, handler, record)
                 except Exception as exc:
-                    if _retriable(exc):
+                    if is_outage(exc):
                         raise
-                    await self._park(conn, record, exc)
+                    await self._fail(conn, handler, record, exc)
 
-    async def _apply(self, conn: AsyncConnection, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _apply(self, conn: AsyncConnection, handler: Handler, record: Record) -> None:
         message = CanonicalMessage.decode(record.value or b"")
         first_time = (
             await conn.execute(
                 insert(inbox)
-                .values(consumer=self._handler.name, message_id=message.envelope.message_id)
+                .values(consumer=handler.name, message_id=message.envelope.message_id)
                 .on_conflict_do_nothing()
                 .returning(inbox.c.message_id)
             )
@@ -119,70 +160,23 @@ class ConsumerLoop:
         if first_time is None:
             self.duplicates += 1
             return
-        await self._handler.handle(conn, message)
+        await handler.handle(conn, message)
         self.applied += 1
 
-    async def _park(
-        self, conn: AsyncConnection, record: ConsumerRecord[bytes, bytes], exc: Exception
+    async def _fail(
+        self, conn: AsyncConnection, handler: Handler, record: Record, exc: Exception
     ) -> None:
-        headers = decode(record.headers)
-        code = exc.code if isinstance(exc, ExchangeError) else "HANDLER_ERROR"
-        context = {
-            "consumer": self._handler.name,
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "error_code": code,
-            "error_class": type(exc).__name__,
-            "error_message": str(exc)[:2000],
-        }
-        message_id = _uuid_or_none(headers.get("message-id"))
-        case_urn = record.key.decode("utf-8", "replace") if record.key else None
-        await conn.execute(
-            failures.insert().values(
-                message_id=message_id,
-                case_urn=case_urn,
-                record_value=record.value or b"",
-                record_headers=headers,
-                **context,
-            )
-        )
-        if message_id is not None:
-            # Marked as handled, so a redelivery does not park it twice; a replay clears it.
-            await conn.execute(
-                insert(inbox)
-                .values(consumer=self._handler.name, message_id=message_id)
-                .on_conflict_do_nothing()
-            )
-            await conn.execute(
-                outbox.insert().values(
-                    message_id=message_id,
-                    topic=self._dead_letter_topic,
-                    key=case_urn or "unknown",
-                    value=record.value or b"",
-                    headers={**headers, **{f"dlq-{k}": str(v) for k, v in context.items()}},
-                )
-            )
-        await audit.record(
-            conn,
-            "parked",
-            actor=f"hub/{self._handler.name}",
-            message_id=message_id,
-            case_urn=case_urn,
-            detail=context,
-        )
+        attempts = attempts_of(record) + 1
+        retriable = isinstance(exc, ExchangeError) and exc.retriable
+        has_id = "message-id" in decode(record.headers)
+        if retriable and has_id and self._retry and attempts <= len(self._retry.delays):
+            await schedule_retry(conn, record, self._retry, attempts, handler.name, exc)
+            self.retried += 1
+            return
+        await park(conn, record, handler.name, exc, self._dead_letter_topic, attempts)
         self.parked += 1
-        log.error("consumer.parked", **context, message_id=message_id)
 
-
-def _retriable(exc: BaseException) -> bool:
-    if isinstance(exc, ExchangeError):
-        return exc.retriable
-    return is_outage(exc)
-
-
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exchange import audit
@@ -107,12 +107,18 @@ class OutboxRelay:
                 .where(outbox.c.id.in_([r.id for r in rows]))
                 .values(published_at=text("now()"))
             )
+            # Consumers may already hold these rows (Kafka delivered before we commit): skip
+            # them rather than wait, which could deadlock; they move the status on themselves.
+            mine = (
+                select(messages.c.message_id)
+                .where(messages.c.message_id.in_([r.message_id for r in rows]))
+                .where(messages.c.status == "validated")
+                .with_for_update(skip_locked=True)
+            )
             await conn.execute(
                 update(messages)
-                .where(messages.c.message_id == bindparam("mid"))
-                .where(messages.c.status == "validated")
-                .values(status="routed", updated_at=text("now()")),
-                [{"mid": r.message_id} for r in rows],
+                .where(messages.c.message_id.in_(mine.scalar_subquery()))
+                .values(status="routed", updated_at=text("now()"))
             )
             await audit.record_many(
                 conn,

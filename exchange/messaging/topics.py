@@ -29,6 +29,7 @@ async def ensure_topics(
     replication_factor: int,
     prefix: str = "",
     names: list[str] | None = None,
+    extra: list[str] | None = None,
 ) -> None:
     """Create the hub's topics if they are missing (idempotent)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="cjs-exchange-admin")
@@ -38,7 +39,7 @@ async def ensure_topics(
         configs = {"min.insync.replicas": str(min(2, replication_factor))}
         wanted = [
             NewTopic(name, partitions, replication_factor, topic_configs=configs)
-            for name in (names or all_topics(prefix))
+            for name in [*(names or all_topics(prefix)), *(extra or [])]
             if name not in existing
         ]
         if wanted:

@@ -36,15 +36,15 @@ def upgrade() -> None:
     op.add_column("deliveries", sa.Column("next_attempt_at", sa.DateTime(timezone=True)))
     op.add_column("deliveries", sa.Column("last_error", sa.String(length=1000)))
     op.create_index(
-        "ix_deliveries_push_due",
+        "ix_deliveries_available",
         "deliveries",
-        ["next_attempt_at"],
-        postgresql_where=sa.text("status = 'available' AND next_attempt_at IS NOT NULL"),
+        ["seq"],
+        postgresql_where=sa.text("status = 'available'"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_deliveries_push_due", table_name="deliveries")
+    op.drop_index("ix_deliveries_available", table_name="deliveries")
     op.drop_column("deliveries", "last_error")
     op.drop_column("deliveries", "next_attempt_at")
     op.drop_table("webhooks")
