@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,35 +16,59 @@ from exchange.registry import Outbound
 
 
 class DeliveryHandler:
-    """Consumer effect: render the message for the destination and store it for delivery."""
+    """Consumer effect: render each message for the destination and store it for delivery."""
 
     def __init__(self, outbound: Outbound) -> None:
         self.outbound = outbound
         self.name = outbound.consumer_name
 
     async def handle(self, conn: AsyncConnection, message: CanonicalMessage) -> None:
-        env = message.envelope
-        body = self.outbound.render(message.payload, env)
-        await conn.execute(
-            insert(deliveries)
-            .values(
-                message_id=env.message_id,
-                destination=self.outbound.destination.value,
-                destination_org=self.outbound.organisation(message.payload),
-                case_urn=env.case_urn,
-                message_type=env.message_type.value,
-                format=self.outbound.format,
-                payload=body,
-                status="available",
-            )
-            .on_conflict_do_nothing()
-        )
-        await audit.record(
+        failed = await self.handle_batch(conn, [message])
+        if failed:
+            raise next(iter(failed.values()))
+
+    async def handle_batch(
+        self, conn: AsyncConnection, messages: Sequence[CanonicalMessage]
+    ) -> dict[uuid.UUID, Exception]:
+        rows: list[dict[str, Any]] = []
+        failed: dict[uuid.UUID, Exception] = {}
+        for message in messages:
+            try:
+                rows.append(self._row(message))
+            except Exception as exc:  # noqa: BLE001 - the consumer decides: retry or park
+                failed[message.envelope.message_id] = exc
+        if not rows:
+            return failed
+        await conn.execute(insert(deliveries).values(rows).on_conflict_do_nothing())
+        destination, fmt = self.outbound.destination.value, self.outbound.format
+        await audit.record_many(
             conn,
-            "delivery.available",
-            actor=f"hub/{self.name}",
-            message_id=env.message_id,
-            case_urn=env.case_urn,
-            detail={"destination": self.outbound.destination.value, "format": self.outbound.format},
+            [
+                {
+                    "message_id": row["message_id"],
+                    "case_urn": row["case_urn"],
+                    "event": "delivery.available",
+                    "actor": f"hub/{self.name}",
+                    "detail": {"destination": destination, "format": fmt},
+                }
+                for row in rows
+            ],
         )
-        await lifecycle.delivered_if_complete(conn, env.message_id, len(env.destinations))
+        done = {m.envelope.message_id: len(m.envelope.destinations) for m in messages}
+        await lifecycle.delivered_if_complete(
+            conn, {mid: n for mid, n in done.items() if mid not in failed}
+        )
+        return failed
+
+    def _row(self, message: CanonicalMessage) -> dict[str, Any]:
+        env = message.envelope
+        return {
+            "message_id": env.message_id,
+            "destination": self.outbound.destination.value,
+            "destination_org": self.outbound.organisation(message.payload),
+            "case_urn": env.case_urn,
+            "message_type": env.message_type.value,
+            "format": self.outbound.format,
+            "payload": self.outbound.render(message.payload, env),
+            "status": "available",
+        }

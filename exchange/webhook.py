@@ -209,6 +209,7 @@ class WebhookPusher:
                 last_error=None,
             )
         )
+        await lifecycle.acknowledged_if_complete(conn, [push.message_id])
         await audit.record(
             conn,
             "delivery.pushed",

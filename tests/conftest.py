@@ -23,7 +23,9 @@ from exchange.db.migrate import upgrade
 from exchange.settings import REPO_ROOT, Settings
 from exchange.worker import Worker
 
-TEST_RUN_DIR = REPO_ROOT / ".run" / "test"
+# One set of test services per run directory; set EXCHANGE_TEST_RUN_DIR to run two test
+# sessions side by side (each stops the other's leftovers in a shared directory).
+TEST_RUN_DIR = Path(os.environ.get("EXCHANGE_TEST_RUN_DIR", REPO_ROOT / ".run" / "test"))
 SHARED = Path(os.environ.get("EXCHANGE_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 

@@ -21,13 +21,15 @@ import asyncio
 import contextlib
 import random
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -56,6 +58,12 @@ class Handler(Protocol):
 
     async def handle(self, conn: AsyncConnection, message: CanonicalMessage) -> None:
         """Apply the message's effect inside the caller's transaction."""
+
+    async def handle_batch(
+        self, conn: AsyncConnection, messages: Sequence[CanonicalMessage]
+    ) -> dict[uuid.UUID, Exception]:
+        """Apply many at once; return the messages that failed (their effects not applied),
+        with why. A statement error aborts the batch, which is then applied one by one."""
 
 
 class ConsumerLoop:
@@ -86,7 +94,13 @@ class ConsumerLoop:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            except KafkaError as exc:
+                # A broker restarting or a leader moving: aiokafka reconnects; we wait.
+                log.warning("consumer.fetch_failed", error=type(exc).__name__, detail=str(exc))
+                await self._sleep(1.0)
+                continue
             for tp, records in batches.items():
                 await self._process_until_done(tp, records)
 
@@ -117,10 +131,10 @@ class ConsumerLoop:
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
             await self._consumer.commit({tp: OffsetAndMetadata(offset, "")})
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved to another worker in a rebalance while we applied the batch.
-            # The effect is committed in PostgreSQL; the new owner redelivers from the last
-            # committed offset and the inbox turns those records into no-ops.
+        except (KafkaError, IllegalStateError) as exc:
+            # The partition moved to another worker in a rebalance, or the broker is away.
+            # The effect is committed in PostgreSQL; whoever reads the partition next starts
+            # from the last committed offset and the inbox turns those records into no-ops.
             log.info(
                 "consumer.commit_skipped",
                 topic=tp.topic,
@@ -137,6 +151,15 @@ class ConsumerLoop:
 
     async def _process(self, records: Sequence[Record]) -> None:
         async with transaction(self._engine) as conn:
+            try:
+                async with conn.begin_nested():
+                    await self._apply_batch(conn, records)
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                log.warning("consumer.batch_fallback", error=type(exc).__name__, detail=str(exc))
+            # A statement failed for some record: apply one by one, so only that one fails.
             for record in records:
                 handler = self._handlers[main_topic(record.topic)]
                 try:
@@ -145,6 +168,53 @@ class ConsumerLoop:
                 except Exception as exc:
                     if is_outage(exc):
                         raise
+                    await self._fail(conn, handler, record, exc)
+
+    async def _apply_batch(self, conn: AsyncConnection, records: Sequence[Record]) -> None:
+        """The fast path: a few set-based statements for the whole batch."""
+        by_handler: dict[str, list[tuple[Record, CanonicalMessage]]] = {}
+        for record in records:
+            handler = self._handlers[main_topic(record.topic)]
+            try:
+                message = CanonicalMessage.decode(record.value or b"")
+            except Exception as exc:  # noqa: BLE001 - undecodable: poison, parked below
+                await self._fail(conn, handler, record, exc)
+                continue
+            by_handler.setdefault(main_topic(record.topic), []).append((record, message))
+        for topic, items in by_handler.items():
+            handler = self._handlers[topic]
+            ids = list({m.envelope.message_id for _, m in items})
+            fresh_ids = set(
+                (
+                    await conn.execute(
+                        insert(inbox)
+                        .values([{"consumer": handler.name, "message_id": i} for i in ids])
+                        .on_conflict_do_nothing()
+                        .returning(inbox.c.message_id)
+                    )
+                ).scalars()
+            )
+            fresh, seen = [], set()
+            for record, message in items:
+                mid = message.envelope.message_id
+                if mid in fresh_ids and mid not in seen:
+                    seen.add(mid)
+                    fresh.append((record, message))
+                else:
+                    self.duplicates += 1
+            failed = await handler.handle_batch(conn, [m for _, m in fresh])
+            if failed:
+                # Their inbox rows go: a retry must find none, and parking adds its own.
+                await conn.execute(
+                    delete(inbox)
+                    .where(inbox.c.consumer == handler.name)
+                    .where(inbox.c.message_id.in_(list(failed)))
+                )
+            for record, message in fresh:
+                exc = failed.get(message.envelope.message_id)
+                if exc is None:
+                    self.applied += 1
+                else:
                     await self._fail(conn, handler, record, exc)
 
     async def _apply(self, conn: AsyncConnection, handler: Handler, record: Record) -> None:

@@ -1,0 +1,1 @@
+"""Schemas: canonical JSON Schema generation, compatibility checks and the schema registry."""
