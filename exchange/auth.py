@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
@@ -24,8 +24,18 @@ ALGORITHMS = ["RS256", "ES256"]
 
 
 class Unauthenticated(ExchangeError):
+    """No token, or a token that failed verification. The answer carries the RFC 6750
+    challenge, so a client knows to fetch a bearer token."""
+
     code = "UNAUTHENTICATED"
     http_status = 401
+
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        super().__init__(message)
+        challenge = 'Bearer realm="cjs-exchange"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        self.headers = {"WWW-Authenticate": challenge}
 
 
 class Forbidden(ExchangeError):
@@ -38,6 +48,8 @@ class Principal:
     client_id: str
     roles: frozenset[str]
     organisation: str | None = None
+    # The token's ``jti``, recorded with each use; not part of who the caller is.
+    token_id: str | None = field(default=None, compare=False)
 
     def require(self, role: str) -> None:
         if role not in self.roles:
@@ -72,14 +84,19 @@ class TokenVerifier:
                 last = exc
                 continue
             except jwt.PyJWTError as exc:
-                raise Unauthenticated(f"bearer token rejected: {exc}") from exc
+                raise Unauthenticated(f"bearer token rejected: {exc}", invalid_token=True) from exc
         else:
-            raise Unauthenticated(f"bearer token rejected: {last}")
+            raise Unauthenticated(f"bearer token rejected: {last}", invalid_token=True)
         roles = frozenset(str(claims.get("scope", "")).split()) & ROLES
         if not roles:
-            raise Unauthenticated("bearer token carries none of the hub's scopes")
+            raise Unauthenticated(
+                "bearer token carries none of the hub's scopes", invalid_token=True
+            )
         org = claims.get("org")
-        return Principal(str(claims["sub"]), roles, str(org) if org else None)
+        jti = claims.get("jti")
+        return Principal(
+            str(claims["sub"]), roles, str(org) if org else None, str(jti) if jti else None
+        )
 
 
 class LocalIssuer:

@@ -144,6 +144,28 @@ def token(
     typer.echo(dev_issuer(settings).token(client_id, role, org, ttl))
 
 
+def _add_sub_apps() -> None:
+    from exchange.ops_cli import app as ops_app
+    from exchange.schemas_cli import app as schemas_app
+
+    app.add_typer(schemas_app, name="schemas")
+    app.add_typer(ops_app, name="ops")
+
+
+_add_sub_apps()
+
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(seal: bool = True) -> None:
+    """Recompute the audit hash chain: exit 0 if intact, 1 at the first broken link."""
+    from exchange.audit_cli import verify
+
+    raise typer.Exit(verify(get_settings().database_url, seal=seal))
+
+
 webhook_app = typer.Typer(help="Agency webhooks: deliveries pushed instead of pulled.")
 app.add_typer(webhook_app, name="webhook")
 

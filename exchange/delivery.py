@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange import audit, lifecycle
+from exchange import audit, lifecycle, metrics
 from exchange.db.tables import deliveries
 from exchange.messaging.codec import CanonicalMessage
 from exchange.registry import Outbound
@@ -40,6 +40,7 @@ class DeliveryHandler:
         if not rows:
             return failed
         await conn.execute(insert(deliveries).values(rows).on_conflict_do_nothing())
+        metrics.record_delivery(self.outbound.destination.value, "available", len(rows))
         destination, fmt = self.outbound.destination.value, self.outbound.format
         await audit.record_many(
             conn,

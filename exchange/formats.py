@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
 from lxml import etree
 
 from exchange.domain.errors import InvalidMessage, Issue, UnsupportedFormat
+from exchange.jsonsafe import load_json
 from exchange.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_xml
 
 __all__ = [
@@ -148,14 +148,8 @@ def _envelope_error(envelope: str, message: str) -> InvalidMessage:
     )
 
 
-def _detect_json(raw: bytes) -> Detected:
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidMessage(
-            issues=[Issue(code="JSON_MALFORMED", message=str(exc), line=exc.lineno)],
-            summary="JSON is not well-formed",
-        ) from None
+def _detect_json(raw: bytes, max_bytes: int) -> Detected:
+    document = load_json(raw, max_bytes=max_bytes)
     kind = document.get("documentType") if isinstance(document, dict) else None
     name = _JSON_FORMATS.get(kind) if isinstance(kind, str) else None
     if name is None:
@@ -181,7 +175,7 @@ def detect(
                 issues=[Issue(code="JSON_TOO_LARGE", message=f"over {max_bytes} bytes")],
                 summary="document too large",
             )
-        return _detect_json(raw)
+        return _detect_json(raw, max_bytes)
     element = parse_xml(
         raw, max_bytes=max_bytes, max_depth=max_depth, huge_tree=huge_tree
     ).getroot()

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from exchange import audit, documents, formats
+from exchange import audit, documents, formats, metrics, tenancy
 from exchange.db.engine import transaction
 from exchange.db.tables import messages, outbox
 from exchange.domain.documents import Parsed
@@ -125,6 +126,7 @@ class Ingest:
                 f"here; this endpoint accepts {', '.join(accepted) or 'nothing yet'}"
             ) from None
         parsed = inbound.parse(detected)
+        tenancy.check_submission(sub, sub.agency, inbound.case_urn(parsed.payload), parsed.payload)
         issues = inbound.quality(parsed.payload, self._standing)
         errors = [i for i in issues if i.severity == "error"]
         if errors:
@@ -170,6 +172,7 @@ class Ingest:
                 message_id=message_id,
                 detail={"errors": errors},
             )
+        metrics.record_ingest(sub.agency.value, None, "rejected", [e["code"] for e in errors])
         return Receipt(message_id, "rejected", None, None, errors=errors)
 
     async def _store_accepted(
@@ -185,6 +188,11 @@ class Ingest:
             correlation_id,
         )
         message_id = envelope.message_id
+        structlog.contextvars.bind_contextvars(
+            message_id=str(message_id),
+            correlation_id=str(envelope.correlation_id),
+            case_urn=envelope.case_urn,
+        )
         message = CanonicalMessage(envelope, payload)
         canonical = message.to_dict()
         warning_dicts = [w.to_dict() for w in warnings]
@@ -220,6 +228,7 @@ class Ingest:
                 case_urn=envelope.case_urn,
                 detail={"format": inbound.format, "warnings": warning_dicts},
             )
+        metrics.record_ingest(sub.agency.value, inbound.format, "validated")
         return Receipt(
             message_id,
             "validated",

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import ColumnElement, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange import audit
@@ -31,8 +31,12 @@ async def take(
     cursor: int = 0,
     limit: int = 100,
     organisation: str | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> Page:
-    """Deliveries for ``destination`` after ``cursor`` that are not yet acknowledged."""
+    """Deliveries for ``destination`` after ``cursor`` that are not yet acknowledged.
+
+    ``visible`` narrows them to the caller's tenancy (``exchange.tenancy.delivery_filter``);
+    ``organisation`` is the older, simpler form (``destination_org`` equals it)."""
     cond = and_(
         deliveries.c.destination == destination,
         deliveries.c.seq > cursor,
@@ -40,6 +44,8 @@ async def take(
     )
     if organisation is not None:
         cond = and_(cond, deliveries.c.destination_org == organisation)
+    if visible is not None:
+        cond = and_(cond, visible)
     rows = (
         await conn.execute(select(deliveries).where(cond).order_by(deliveries.c.seq).limit(limit))
     ).all()
@@ -84,11 +90,15 @@ async def acknowledge(
     message_ids: list[uuid.UUID],
     actor: str,
     organisation: str | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[uuid.UUID]:
-    """Mark deliveries as acknowledged; returns the ids that were this destination's."""
+    """Mark deliveries as acknowledged; returns the ids that were this destination's and
+    the caller's to acknowledge (another tenant's ids are left alone and not returned)."""
     cond = and_(deliveries.c.destination == destination, deliveries.c.message_id.in_(message_ids))
     if organisation is not None:
         cond = and_(cond, deliveries.c.destination_org == organisation)
+    if visible is not None:
+        cond = and_(cond, visible)
     acked = (
         await conn.execute(
             update(deliveries)

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that mean "nobody set this": refused for any secret outside development.
+PLACEHOLDER_SECRETS: Final = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "password", "default", "example", "test"}
+)
+_SECRET_WORDS: Final = ("secret", "password", "hmac", "api_key", "private_key", "signing_key")
+
+
+class InsecureSettings(ValueError):
+    """A placeholder or empty secret where a real one is required."""
 
 
 class Settings(BaseSettings):
@@ -55,9 +67,44 @@ class Settings(BaseSettings):
     relay_idle_seconds: float = Field(default=0.05, gt=0)
     consumer_group_prefix: str = "cjs-exchange"
 
+    rate_limit_per_second: float = Field(
+        default=50.0, ge=0, description="requests per second per client id (0: no limit)"
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="requests a client may burst")
+    body_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="longest wait for the next part of a request body"
+    )
+    audit_token_use: bool = Field(
+        default=True, description="one audit event per authenticated request"
+    )
+    audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
+
     @property
     def is_development(self) -> bool:
         return self.environment in ("development", "test")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        """Outside development, refuse to start with a placeholder secret or DB password."""
+        if self.is_development:
+            return self
+        problems = [
+            f"EXCHANGE_{name.upper()} is a placeholder"
+            for name, value in self
+            if any(w in name for w in _SECRET_WORDS)
+            and isinstance(value, str)
+            and value.strip().lower() in PLACEHOLDER_SECRETS
+        ]
+        password = urlsplit(self.database_url).password
+        if password is not None and password.lower() in PLACEHOLDER_SECRETS | {"postgres"}:
+            problems.append("EXCHANGE_DATABASE_URL has a placeholder password")
+        if problems:
+            raise InsecureSettings(
+                f"refusing to start in {self.environment!r}: "
+                + "; ".join(problems)
+                + " (set real secrets, or EXCHANGE_ENVIRONMENT=development)"
+            )
+        return self
 
 
 @lru_cache

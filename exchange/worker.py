@@ -15,9 +15,12 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from exchange import audit
 from exchange.bootstrap import Hub
+from exchange.db.engine import transaction
 from exchange.delivery import DeliveryHandler
 from exchange.domain.envelope import Agency
+from exchange.domain.errors import ServiceUnavailable
 from exchange.messaging.consumer import ConsumerLoop, Handler
 from exchange.messaging.failure import RetryPolicy
 from exchange.messaging.kafka_config import make_consumer, make_producer
@@ -104,10 +107,23 @@ class Worker:
                     backoff=s.webhook_backoff_seconds,
                 )
                 self._spawn("webhooks", self.pusher.run)
+            self._spawn("audit-sealer", self._seal_audit)
             log.info("worker.started", tasks=[t.get_name() for t in self._tasks])
             await self._until_stopped_or_failed()
         finally:
             await self._shutdown()
+
+    async def _seal_audit(self) -> None:
+        """Chain newly written audit events every interval (a try-lock: one worker seals)."""
+        interval = self.hub.settings.audit_seal_interval_seconds
+        while not self._stop.is_set():
+            try:
+                async with transaction(self.hub.engine) as conn:
+                    await audit.seal(conn)
+            except ServiceUnavailable:
+                log.warning("audit.seal_skipped")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
 
     async def _start_loop(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from exchange import jsonsafe
 from exchange.domain import charging as ch
 from exchange.domain.errors import InvalidMessage, Issue
 from exchange.domain.identifiers import validate_asn, validate_offence_code, validate_ou_code
@@ -58,39 +59,9 @@ def _refuse(code: str, message: str, **where: Any) -> InvalidMessage:
     return InvalidMessage(issues=[Issue(code, message, **where)], summary=message)
 
 
-def _walk(value: Any) -> Iterator[int]:
-    """Depth of every value, iteratively (a recursive walk is itself a stack bomb)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        yield depth
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-
-
 def load_json(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     """Parse untrusted JSON within the size, depth and value-count limits."""
-    if len(raw) > max_bytes:
-        raise _refuse("JSON_TOO_LARGE", f"document is {len(raw)} bytes; the limit is {max_bytes}")
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if "depth" in exc.msg or "recursion" in exc.msg:
-            raise _refuse("JSON_TOO_DEEP", f"values nest deeper than {MAX_DEPTH} levels") from None
-        raise _refuse(
-            "JSON_MALFORMED",
-            f"JSON is not well-formed at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            location=f"line {exc.lineno}, column {exc.colno}",
-            line=exc.lineno,
-        ) from None
-    for count, depth in enumerate(_walk(document), start=1):
-        if depth > MAX_DEPTH:
-            raise _refuse("JSON_TOO_DEEP", f"values nest deeper than {MAX_DEPTH} levels")
-        if count > MAX_VALUES:
-            raise _refuse("JSON_TOO_MANY_VALUES", f"document holds more than {MAX_VALUES} values")
-    return document
+    return jsonsafe.load_json(raw, max_bytes=max_bytes, max_depth=MAX_DEPTH, max_values=MAX_VALUES)
 
 
 def is_charging_decision(document: Any) -> bool:
@@ -125,7 +96,7 @@ def validator() -> Draft202012Validator:
 
 def _schema_issues(document: Any) -> list[Issue]:
     issues: list[Issue] = []
-    for error in validator().iter_errors(document):
+    for error in islice(validator().iter_errors(document), jsonsafe.MAX_REPORTED_ISSUES):
         issues += _located(error)
     return sorted(issues, key=lambda i: i.location)
 

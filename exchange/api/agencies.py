@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
-from exchange import pull
+from exchange import pull, tenancy
 from exchange.api.deps import BodyDep, HubDep, PrincipalDep
 from exchange.api.responses import JSON
-from exchange.auth import Principal
 from exchange.db.engine import transaction
 from exchange.domain.envelope import Agency
 from exchange.ingest import Submission
@@ -67,6 +66,8 @@ def _post_endpoint(agency: Agency) -> None:
 
 def _rejected_status(errors: list[dict[str, object]]) -> int:
     codes = {e.get("code") for e in errors}
+    if codes == {tenancy.CrossTenantSubmission.code}:
+        return tenancy.CrossTenantSubmission.http_status
     return 415 if codes <= {"FORMAT_UNSUPPORTED"} else 422
 
 
@@ -89,7 +90,7 @@ def _pull_endpoints(agency: Agency) -> None:
                 actor=principal.client_id,
                 cursor=cursor,
                 limit=limit,
-                organisation=_tenant(principal),
+                visible=tenancy.delivery_filter(principal, agency.value),
             )
         return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -103,8 +104,9 @@ def _pull_endpoints(agency: Agency) -> None:
                 destination=agency.value,
                 message_ids=ack.message_ids,
                 actor=principal.client_id,
-                organisation=_tenant(principal),
+                visible=tenancy.delivery_filter(principal, agency.value),
             )
+        # Another tenant's ids are reported exactly like ids that do not exist.
         unknown = sorted(set(ack.message_ids) - set(done), key=str)
         return {"acknowledged": [str(m) for m in done], "unknown": [str(m) for m in unknown]}
 
@@ -122,10 +124,6 @@ def _pull_endpoints(agency: Agency) -> None:
         summary="Acknowledge deliveries taken, by message id",
         tags=[agency.value],
     )
-
-
-def _tenant(principal: Principal) -> str | None:
-    return principal.organisation
 
 
 for _agency in (Agency.POLICE, Agency.CPS, Agency.COURT):

@@ -7,8 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from exchange.api import agencies, documents, errors, health, messages
+from exchange import metrics
+from exchange.api import agencies, console, documents, errors, health, messages, ops
+from exchange.api import audit as audit_api
+from exchange.api.limits import HeaderLimits
 from exchange.api.responses import JSON
+from exchange.api.usage import TokenUseAudit
 from exchange.bootstrap import Hub, bootstrap
 from exchange.settings import Settings, get_settings
 
@@ -40,4 +44,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.include_router(agencies.router)
     app.include_router(messages.router)
     app.include_router(documents.router)
+    app.include_router(audit_api.router)
+    app.include_router(ops.router)
+    app.include_router(console.router)
+    app.include_router(metrics.router)
+    app.add_middleware(TokenUseAudit)
+    app.add_middleware(HeaderLimits)  # outermost of ours: refuse before anything runs
     return app

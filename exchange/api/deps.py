@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from exchange.auth import Principal, Unauthenticated
 from exchange.bootstrap import Hub
 from exchange.domain.errors import ExchangeError
+from exchange.ratelimit import RateLimiter
 
 
 def get_hub(request: Request) -> Hub:
@@ -23,6 +25,11 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 class PayloadTooLarge(ExchangeError):
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
+
+
+class BodyTimeout(ExchangeError):
+    code = "BODY_TIMEOUT"
+    http_status = 408
 
 
 class ContentTypeUnsupported(ExchangeError):
@@ -59,7 +66,16 @@ async def read_body(request: Request, hub: HubDep) -> Body:
         raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    wait = hub.settings.body_read_timeout_seconds
+    while True:
+        try:
+            # A body that trickles in (slowloris) holds a worker: give up between chunks.
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout=wait)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise BodyTimeout(f"no part of the request body arrived for {wait:g} s") from None
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
@@ -80,13 +96,30 @@ def _check_matches(raw: bytes, content_type: str) -> None:
 BodyDep = Annotated[Body, Depends(read_body)]
 
 
+def _limiter(request: Request, hub: Hub) -> RateLimiter:
+    """The app's one rate limiter, built from the hub's settings on first use (a hub double
+    without settings gets no limit)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        settings = getattr(hub, "settings", None)
+        limiter = (
+            RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+            if settings is not None
+            else RateLimiter(rate=0, burst=1)
+        )
+        request.app.state.rate_limiter = limiter
+    return limiter
+
+
 def get_principal(request: Request, hub: HubDep) -> Principal:
+    """The verified caller, rate limited per client id; kept on the request for the audit."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send an OAuth2 bearer token: Authorization: Bearer <token>")
     principal = hub.verifier.verify(token.strip())
     request.state.principal = principal
+    _limiter(request, hub).check(principal.client_id)
     return principal
 
 

@@ -1,7 +1,8 @@
 """Fetching a stored document by its SHA-256: the link a court bundle index gives.
 
-Courts, the CPS and ops may read documents; tenancy (a court only its own cases' papers)
-is refined later, once documents are linked to the cases that brought them. Every read is
+Courts, the CPS and ops may read documents. Tenancy: a court (or CPS unit) with an ``org``
+reads a document only when a delivery to it references it (a CPS unit also the papers it
+served); another tenant's document is a 404, exactly as a missing one. Every read is
 audited. The content is immutable (its name is its hash), so the SHA-256 is a strong ETag.
 """
 
@@ -13,10 +14,11 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Path
 from fastapi.responses import StreamingResponse
 
-from exchange import audit, documents
+from exchange import audit, documents, tenancy
 from exchange.api.deps import HubDep, PrincipalDep
 from exchange.auth import Forbidden, Principal
 from exchange.db.engine import transaction
+from exchange.domain.errors import NotFound
 
 __all__ = ["READER_ROLES", "router"]
 
@@ -63,7 +65,10 @@ def _chunks(content: bytes) -> Iterator[bytes]:
 )
 async def get_document(sha256: Sha256, hub: HubDep, principal: PrincipalDep) -> StreamingResponse:
     _authorise(principal)
+    allowed = tenancy.document_filter(principal, sha256)
     async with transaction(hub.engine) as conn:
+        if allowed is not None and not (await conn.execute(tenancy.visible(allowed))).scalar():
+            raise NotFound(f"no document {sha256}")
         content, media_type = await documents.get(conn, sha256)
         await audit.record(
             conn,

@@ -16,8 +16,10 @@ log = structlog.get_logger(__name__)
 def install(app: FastAPI) -> None:
     @app.exception_handler(ExchangeError)
     async def _exchange_error(_: Request, exc: ExchangeError) -> JSON:
-        headers = {"Retry-After": "5"} if exc.retriable else None
-        return JSON(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        # An error may carry its own headers (WWW-Authenticate on 401, Retry-After on 429).
+        headers: dict[str, str] = {"Retry-After": "5"} if exc.retriable else {}
+        headers.update(getattr(exc, "headers", None) or {})
+        return JSON(exc.to_dict(), status_code=exc.http_status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSON:

@@ -8,9 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from exchange import audit
+from exchange import audit, tenancy
 from exchange.api.deps import HubDep, PrincipalDep
-from exchange.auth import Principal
 from exchange.db.engine import transaction
 from exchange.db.tables import audit_events, deliveries, messages
 from exchange.domain.errors import NotFound
@@ -18,22 +17,19 @@ from exchange.domain.errors import NotFound
 router = APIRouter(tags=["messages"])
 
 
-def _visible(principal: Principal, row: Any) -> bool:
-    """Ops see everything; an agency sees what it sent. Anything else is not found."""
-    if "ops" in principal.roles:
-        return True
-    return bool(row.client_id == principal.client_id)
-
-
 @router.get("/messages/{message_id}", summary="A message's state, errors and history")
 async def get_message(
     message_id: uuid.UUID, hub: HubDep, principal: PrincipalDep
 ) -> dict[str, Any]:
+    tenancy.require_case_access(principal)
+    query = select(messages).where(messages.c.message_id == message_id)
+    visible = tenancy.message_filter(principal)
+    if visible is not None:
+        query = query.where(visible)
     async with transaction(hub.engine) as conn:
-        row = (
-            await conn.execute(select(messages).where(messages.c.message_id == message_id))
-        ).first()
-        if row is None or not _visible(principal, row):
+        row = (await conn.execute(query)).first()
+        if row is None:
+            # Another tenant's message is answered exactly as one that does not exist.
             raise NotFound(f"no message {message_id}")
         sent = (
             await conn.execute(select(deliveries).where(deliveries.c.message_id == message_id))

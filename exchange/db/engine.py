@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -35,11 +36,21 @@ _OUTAGE_MARKERS = (
 )
 
 
+# Raised raw by asyncpg while connecting (SQLAlchemy does not wrap connect-time errors):
+# a server shutting down, starting up or refusing connections; a connection dropped.
+_ASYNCPG_OUTAGES = (
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when the database is unreachable or the transaction lost a race (deadlock,
     serialisation failure): trying the same work again later can succeed. False when the
     statement itself is wrong."""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, (ServiceUnavailable, OperationalError, InterfaceError, *_ASYNCPG_OUTAGES)):
         return True
     if isinstance(exc, DBAPIError):
         text = str(exc).lower()

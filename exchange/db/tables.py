@@ -15,6 +15,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -130,7 +131,22 @@ webhooks = Table(
     UniqueConstraint("destination", "organisation"),
 )
 
-# Append-only history of what happened to each message.
+# Every version of every schema the hub has used (JSON Schema and XSD).
+schema_versions = Table(
+    "schema_versions",
+    metadata,
+    Column("name", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("registered_at", TS, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# Append-only history of what happened to each message, and of every token use. A trigger
+# refuses UPDATE/DELETE/TRUNCATE except sealing; the seal columns form a SHA-256 hash chain
+# (exchange/audit.py).
 audit_events = Table(
     "audit_events",
     metadata,
@@ -141,8 +157,14 @@ audit_events = Table(
     Column("actor", String(100), nullable=False),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("at", TS, nullable=False, server_default=func.now()),
+    Column("seal_seq", BigInteger, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
     Index(None, "message_id"),
     Index(None, "case_urn"),
+    Index(None, "seal_seq"),
+    Index("ix_audit_events_unsealed", "id", postgresql_where=text("seal_seq IS NULL")),
+    Index(None, "actor", "at"),
 )
 
 # A message a consumer could not apply: parked for ops with everything needed to fix it.
@@ -191,5 +213,6 @@ __all__ = [
     "messages",
     "metadata",
     "outbox",
+    "schema_versions",
     "webhooks",
 ]

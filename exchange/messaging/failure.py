@@ -13,11 +13,12 @@ from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange import audit
-from exchange.db.tables import failures, inbox, outbox
+from exchange import audit, metrics
+from exchange.db.tables import failures, inbox, messages, outbox
 from exchange.domain.errors import ExchangeError
 from exchange.messaging.headers import decode
 
@@ -157,4 +158,13 @@ async def park(
         case_urn=case_urn,
         detail=context,
     )
+    if message_id is not None:
+        # The message shows as parked until ops replay it (its other destinations still
+        # receive it; see docs/operations.md).
+        await conn.execute(
+            update(messages)
+            .where(messages.c.message_id == message_id)
+            .values(status="parked", updated_at=text("now()"))
+        )
+    metrics.record_parked(consumer, code)
     log.error("consumer.parked", **context, message_id=str(message_id))

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from exchange import audit
+from exchange import audit, metrics
 from exchange.db.engine import transaction
 from exchange.db.tables import messages, outbox
 from exchange.messaging.headers import encode
@@ -134,6 +134,7 @@ class OutboxRelay:
                 ],
             )
         self.published += len(rows)
+        metrics.record_published(len(rows))
         return len(rows)
 
     async def _send(self, rows: Sequence[Any]) -> None:

@@ -278,9 +278,9 @@ def test_cms_json_schema_errors_carry_json_pointers() -> None:
         parse_documents_served(orjson.dumps(doc))
     located = {(i.code, i.location) for i in exc.value.issues}
     assert located == {
-        ("SCHEMA_INVALID", "/"),
-        ("SCHEMA_INVALID", "/defendants/0"),
-        ("SCHEMA_INVALID", "/sections/1/documents/0/mediaType"),
+        ("JSON_SCHEMA_INVALID", "/"),
+        ("JSON_SCHEMA_INVALID", "/defendants/0"),
+        ("JSON_SCHEMA_INVALID", "/sections/1/documents/0/mediaType"),
     }
 
 
