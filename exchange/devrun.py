@@ -114,6 +114,8 @@ def _banner(base: str, logs: Path, env: dict[str, str]) -> None:
         f"""
 CJS Exchange Hub is running.
   API docs (OpenAPI):   {base}/docs
+  Ops console:          {base}/console   (token: .venv/bin/exchange token ops-1 --role ops)
+  Metrics:              {base}/metrics
   Kafka bootstrap:      {env.get("EXCHANGE_KAFKA_BOOTSTRAP")}
   PostgreSQL:           {env.get("EXCHANGE_DATABASE_URL")}
   Logs:                 {logs}/
