@@ -206,6 +206,15 @@ def run(
     raise typer.Exit(run_local(port=port, demo=demo))
 
 
+def _add_bench() -> None:
+    from exchange.bench.cli import bench
+
+    app.command("bench")(bench)
+
+
+_add_bench()
+
+
 def main() -> None:
     app()
 

@@ -10,19 +10,15 @@ Mapping table and dropped fields: docs/formats/flow1-new-case.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Final, TypeVar
 
 from lxml import etree
-from pydantic import ValidationError
 
 from exchange.domain import casefile as cf
 from exchange.domain.common import Hearing
-from exchange.domain.errors import InvalidMessage, Issue
-from exchange.xmlsafe import element_path
+from transforms.guard import guarded
 from transforms.spi_new_case_values import (
     L,
-    Unmappable,
     address_of,
     child_of,
     contact_of,
@@ -226,34 +222,6 @@ def _defendant(
 # ---------------------------------------------------------------- entry point
 
 
-def _guarded(build: Callable[[], T], root: etree._Element) -> T:
-    try:
-        return build()
-    except Unmappable as exc:
-        issue = Issue(
-            code="VALUE_UNSUPPORTED",
-            message=str(exc),
-            location=element_path(exc.element, within=root.getparent()),
-            line=exc.element.sourceline,
-        )
-        raise InvalidMessage(
-            issues=[issue], summary="NewCaseMessage has unsupported values"
-        ) from None
-    except ValidationError as exc:
-        # Parts are built bottom-up, so the location names the canonical part and field.
-        issues = [
-            Issue(
-                code="CANONICAL_INVALID",
-                message=f"{exc.title}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
-                location="/".join([exc.title, *(str(p) for p in err["loc"])]),
-            )
-            for err in exc.errors()
-        ]
-        raise InvalidMessage(
-            issues=issues, summary="NewCaseMessage does not map to a CaseFile"
-        ) from None
-
-
 def to_case_file(element: etree._Element) -> cf.CaseFile:
     """Map a schema-valid ``NewCaseMessage`` element to a ``CaseFile``."""
 
@@ -276,4 +244,4 @@ def to_case_file(element: etree._Element) -> cf.CaseFile:
             flags=cf.derive_case_flags(found),
         )
 
-    return _guarded(build, element)
+    return guarded(build, element, source="NewCaseMessage", target="CaseFile")

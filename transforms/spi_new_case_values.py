@@ -14,6 +14,7 @@ from typing import Final
 from lxml import etree
 
 from exchange.domain.common import Address, ContactDetails, Ethnicity, Gender, PersonName
+from transforms.guard import Unmappable
 
 L: Final = "{http://www.dca.gov.uk/xmlschemas/libra}"
 BS: Final = "{http://www.govtalk.gov.uk/people/bs7666}"
@@ -28,14 +29,6 @@ _GENDERS: Final = {
 _DATE: Final = re.compile(r"(-?\d{4,})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?")
 _YEAR: Final = re.compile(r"(-?\d{4,})(?:Z|[+-]\d{2}:\d{2})?")
 _TIME: Final = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?")
-
-
-class Unmappable(Exception):
-    """A schema-valid value Python cannot hold; carries the element for the issue location."""
-
-    def __init__(self, element: etree._Element, message: str) -> None:
-        super().__init__(message)
-        self.element = element
 
 
 def text_of(parent: etree._Element | None, name: str) -> str | None:

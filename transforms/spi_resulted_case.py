@@ -11,12 +11,10 @@ dropped fields: docs/formats/flow5-hearing-outcome.md.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Final, TypeVar
 
 from lxml import etree
-from pydantic import ValidationError
 
 from exchange.domain import outcome as oc
 from exchange.domain.casefile import Alcohol, CustodyStatus
@@ -24,9 +22,9 @@ from exchange.domain.common import Hearing
 from exchange.domain.errors import InvalidMessage, Issue
 from exchange.standingdata import StandingData
 from exchange.xmlsafe import element_path
+from transforms.guard import guarded
 from transforms.spi_new_case_values import (
     L,
-    Unmappable,
     address_of,
     child_of,
     contact_of,
@@ -269,33 +267,6 @@ def classifier(standing_data: StandingData) -> oc.Classifier:
 # ---------------------------------------------------------------- entry point
 
 
-def _guarded(build: Callable[[], T], root: etree._Element) -> T:
-    try:
-        return build()
-    except Unmappable as exc:
-        issue = Issue(
-            code="VALUE_UNSUPPORTED",
-            message=str(exc),
-            location=element_path(exc.element, within=root.getparent()),
-            line=exc.element.sourceline,
-        )
-        raise InvalidMessage(
-            issues=[issue], summary="ResultedCaseMessage has unsupported values"
-        ) from None
-    except ValidationError as exc:
-        issues = [
-            Issue(
-                code="CANONICAL_INVALID",
-                message=f"{exc.title}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
-                location="/".join([exc.title, *(str(p) for p in err["loc"])]),
-            )
-            for err in exc.errors()
-        ]
-        raise InvalidMessage(
-            issues=issues, summary="ResultedCaseMessage does not map to a HearingOutcome"
-        ) from None
-
-
 def _one_case(element: etree._Element) -> list[etree._Element]:
     cases: list[etree._Element] = list(element.findall(f"{L}Session/{L}Case"))
     urns = {required_text(c, "PTIURN") for c in cases}
@@ -343,4 +314,4 @@ def to_hearing_outcome(
             finalisation=oc.derive_finalisation(defendants, classify),
         )
 
-    return _guarded(build, element)
+    return guarded(build, element, source="ResultedCaseMessage", target="HearingOutcome")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from exchange.domain.errors import ServiceUnavailable
@@ -50,7 +51,8 @@ def is_outage(exc: BaseException) -> bool:
     """True when the database is unreachable or the transaction lost a race (deadlock,
     serialisation failure): trying the same work again later can succeed. False when the
     statement itself is wrong."""
-    if isinstance(exc, (ServiceUnavailable, OperationalError, InterfaceError, *_ASYNCPG_OUTAGES)):
+    outages = (ServiceUnavailable, OperationalError, InterfaceError, PoolTimeout)
+    if isinstance(exc, (*outages, *_ASYNCPG_OUTAGES)):
         return True
     if isinstance(exc, DBAPIError):
         text = str(exc).lower()
