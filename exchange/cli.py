@@ -115,9 +115,12 @@ def _issue(issue: Issue) -> dict[str, object]:
 @app.command()
 def transform(
     path: Path,
-    to: Annotated[str, typer.Option("--to", help="target format: canonical")] = "canonical",
+    to: Annotated[
+        str, typer.Option("--to", help="canonical, or a destination format, e.g. cms-case-json")
+    ] = "canonical",
 ) -> None:
-    """Transform a document to the canonical message (envelope and payload) as JSON."""
+    """Transform a document to the canonical message (envelope and payload) as JSON, or on
+    to a destination's format."""
     from exchange.transform_cli import transform_document
 
     if not path.is_file():

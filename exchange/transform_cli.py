@@ -1,4 +1,5 @@
-"""``exchange transform``: a document to its canonical message, for people and scripts."""
+"""``exchange transform``: a document to its canonical message, or on to a destination's
+format (any outbound format an adapter registers: cms-case-json, dcs-bundle-json, …)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from exchange.messaging.codec import CanonicalMessage
 from exchange.registry import Registry
 from exchange.validation import to_canonical
 
-TARGETS = ("canonical",)
+CANONICAL = "canonical"
 
 
 def transform_document(raw: bytes, target: str, out: TextIO, err: TextIO) -> int:
-    """Write the canonical message for ``raw`` to ``out``; errors to ``err``. Exit code."""
-    if target not in TARGETS:
-        err.write(f"error: unknown target {target!r}; known: {', '.join(TARGETS)}\n")
-        return 2
+    """Write ``raw`` transformed to ``target`` to ``out``; errors to ``err``. Exit code."""
     registry = Registry.discover()
+    known = [CANONICAL, *sorted({o.format for o in registry.all_outbound()})]
+    if target not in known:
+        err.write(f"error: unknown target {target!r}; known: {', '.join(known)}\n")
+        return 2
     try:
         inbound, payload = to_canonical(raw, registry)
     except InvalidMessage as exc:
@@ -35,6 +37,20 @@ def transform_document(raw: bytes, target: str, out: TextIO, err: TextIO) -> int
     envelope = new_envelope(
         registry, inbound, payload, Party(agency=sender.agency, system=sender.system)
     )
-    message = CanonicalMessage(envelope, payload)
-    out.write(orjson.dumps(message.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    if target == CANONICAL:
+        message = CanonicalMessage(envelope, payload).to_dict()
+        out.write(orjson.dumps(message, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    outbound = [o for o in registry.outbound_for(inbound.message_type) if o.format == target]
+    if not outbound:
+        fits = [o.format for o in registry.outbound_for(inbound.message_type)]
+        err.write(
+            f"error: a {inbound.message_type.value} goes to {', '.join(fits)}, not {target!r}\n"
+        )
+        return 2
+    rendered = outbound[0].render(payload, envelope)
+    if isinstance(rendered.get("xml"), str):
+        out.write(rendered["xml"] + ("" if rendered["xml"].endswith("\n") else "\n"))
+    else:
+        out.write(orjson.dumps(rendered, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0

@@ -101,7 +101,11 @@ async def test_worker_killed_mid_stream(
 
     with KafkaCluster(tmp_path / "kafka") as kafka:
         settings = await chaos_settings(own_postgres, kafka)
-        tally, _ = await _run_stream(settings, tmp_path, 10_000, kill_and_restart, fault_after=3000)
+        # Two workers in one consumer group: the kill and the restart each rebalance the
+        # partitions between them while messages flow.
+        tally, _ = await _run_stream(
+            settings, tmp_path, 10_000, kill_and_restart, fault_after=3000, workers=2
+        )
     twice = await _deliveries_twice(settings.database_url)
     report(tally.line("worker-kill-9"))
     _assert_no_loss(tally, settings, twice)

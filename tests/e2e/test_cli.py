@@ -68,3 +68,21 @@ def test_transform_invalid_input_reports_to_stderr(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert json.loads(done.stderr.splitlines()[0])["code"] == "XML_MALFORMED"
+
+
+def test_transform_to_destination_formats(tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_bytes(DEMO_CASE)
+    court = _exchange("transform", "--to", "dcs-case-json", str(good))
+    assert court.returncode == 0, court.stderr
+    record = json.loads(court.stdout)
+    assert record["caseUrn"] == "01ZD0312526"
+    assert "ethnicity" not in court.stdout.lower()  # minimised for the court
+    cms = _exchange("transform", "--to", "cms-case-json", str(good))
+    assert cms.returncode == 0
+    assert json.loads(cms.stdout)["messageId"]
+    wrong = _exchange("transform", "--to", "police-outcome-xml", str(good))
+    assert wrong.returncode == 2
+    assert "case-file goes to" in wrong.stderr
+    unknown = _exchange("transform", "--to", "fax", str(good))
+    assert unknown.returncode == 2
