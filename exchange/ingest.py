@@ -104,9 +104,8 @@ class Ingest:
         self._topic_prefix = topic_prefix
 
     async def submit(self, sub: Submission) -> Receipt:
-        existing = await self._existing(sub)
-        if existing is not None:
-            return existing
+        # No look-up first: the insert itself detects a repeated key (ON CONFLICT), and only
+        # then is the earlier message read, which saves a transaction on every new message.
         try:
             inbound, parsed, warnings = self._parse(sub)
         except ExchangeError as exc:
@@ -132,26 +131,6 @@ class Ingest:
         if errors:
             raise InvalidMessage(issues=errors, summary=f"{len(errors)} data-quality error(s)")
         return inbound, parsed, issues
-
-    async def _existing(self, sub: Submission) -> Receipt | None:
-        async with transaction(self._engine) as conn:
-            row = (
-                await conn.execute(
-                    select(messages).where(
-                        messages.c.client_id == sub.client_id,
-                        messages.c.idempotency_key == sub.key,
-                    )
-                )
-            ).first()
-        if row is None:
-            return None
-        if row.raw_sha256 != sub.sha256:
-            raise Conflict(
-                f"Idempotency-Key {sub.key!r} was already used for a different document "
-                f"(message {row.message_id}); use a new key for a new message",
-                code="IDEMPOTENCY_KEY_REUSED",
-            )
-        return _receipt_from_row(row, replayed=True)
 
     async def _store_rejected(self, sub: Submission, exc: ExchangeError) -> Receipt:
         if isinstance(exc, InvalidMessage):
@@ -261,7 +240,8 @@ class Ingest:
         return found
 
     async def _race_winner(self, conn: AsyncConnection, sub: Submission) -> Receipt:
-        """Two identical submissions raced; the other one committed first."""
+        """The key was used before (a retry, or two identical submissions racing): the same
+        answer as the first time, or a conflict if the document is not the same."""
         row = (
             await conn.execute(
                 select(messages).where(
@@ -270,6 +250,12 @@ class Ingest:
                 )
             )
         ).one()
+        if row.raw_sha256 != sub.sha256:
+            raise Conflict(
+                f"Idempotency-Key {sub.key!r} was already used for a different document "
+                f"(message {row.message_id}); use a new key for a new message",
+                code="IDEMPOTENCY_KEY_REUSED",
+            )
         return _receipt_from_row(row, replayed=True)
 
 
