@@ -15,13 +15,12 @@ from typing import Final
 
 from lxml import etree
 
-from adapters.police.spi import _prefixes, _resolve, _tidy
 from exchange.domain.errors import InvalidMessage, Issue, UnsupportedFormat
 from exchange.domain.identifiers import validate_asn, validate_pnc_id, validate_ptiurn
 from exchange.domain.outcome import HearingOutcome
 from exchange.formats import SPI_RESULTED_CASE, detect
 from exchange.standingdata import StandingData
-from exchange.xmlsafe import element_path
+from exchange.xsd import load_schema, schema_issues
 from transforms.spi_resulted_case import to_hearing_outcome
 
 __all__ = [
@@ -42,30 +41,12 @@ SCHEMA_PATH: Final = (
 @functools.cache
 def schema() -> etree.XMLSchema:
     """The compiled ResultedCaseMessage schema (compiled once per process)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+    return load_schema(SCHEMA_PATH)
 
 
 def validate_resulted_case(element: etree._Element) -> list[Issue]:
     """Every schema error in a ``ResultedCaseMessage`` element, as issues with path and line."""
-    validator = schema()
-    if validator.validate(element):
-        return []
-    prefixes = _prefixes(element)
-    base = element.getparent()
-    issues: list[Issue] = []
-    for error in validator.error_log:
-        target = _resolve(element, error.path or "", prefixes)
-        location = (error.path or "") if target is None else element_path(target, within=base)
-        issues.append(
-            Issue(
-                code="SCHEMA_INVALID",
-                message=_tidy(error.message),
-                location=location,
-                line=error.line or None,
-            )
-        )
-    return issues
+    return schema_issues(schema(), element)
 
 
 def parse_resulted_case(raw: bytes, *, standing_data: StandingData | None = None) -> HearingOutcome:

@@ -30,6 +30,7 @@ from exchange.domain.documents import DocumentRef, Parsed
 from exchange.domain.errors import InvalidMessage, Issue, UnsupportedFormat
 from exchange.formats import CP20_NS
 from exchange.xmlsafe import element_path
+from exchange.xsd import load_schema, schema_issues
 from transforms.cp20 import to_court_bundle
 
 __all__ = [
@@ -49,7 +50,6 @@ MAX_DEPTH: Final = 16  # CP20 nests 4 deep; anything deeper is not a CP20
 _NS: Final = "{" + CP20_NS + "}"
 _XSI_NIL: Final = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _ENCODING: Final = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_QUOTED_NS: Final = re.compile(r"\{[A-Za-z][A-Za-z0-9+.-]*:[^}]*\}")
 # xs:base64Binary: the alphabet with XML whitespace anywhere, at most two '=' at the end.
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/ \t\r\n]*(?:=[ \t\r\n]*){0,2}")
 _PDF_PAGE: Final = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
@@ -135,31 +135,22 @@ def _parse(raw: bytes, max_bytes: int) -> etree._Element:
 @functools.cache
 def schema() -> etree.XMLSchema:
     """The compiled CP20 schema (compiled once per process)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+    return load_schema(SCHEMA_PATH)
 
 
 def validate_cp20(root: etree._Element) -> list[Issue]:
     """Every schema error in a CP20 document, with a readable XPath and the line."""
-    validator = schema()
-    if validator.validate(root):
-        return []
     issues = []
-    for error in validator.error_log:
-        found = root.getroottree().xpath(error.path) if error.path else None
-        target = found[0] if isinstance(found, list) and found else None
-        location = element_path(target) if isinstance(target, etree._Element) else error.path
-        message = _QUOTED_NS.sub("", error.message)
-        code = "SCHEMA_INVALID"
-        if "base64Binary" in message:
+    for issue in schema_issues(schema(), root):
+        if "base64Binary" in issue.message:
             # libxml2 quotes the whole value: for a PDF that is megabytes of base64.
-            code, message = (
+            issue = Issue(
                 "DOCUMENT_BASE64_INVALID",
-                ("content is not valid base64 (xs:base64Binary): its length or padding is wrong"),
+                "content is not valid base64 (xs:base64Binary): its length or padding is wrong",
+                issue.location,
+                issue.line,
             )
-        elif len(message) > 500:
-            message = message[:500] + "..."
-        issues.append(Issue(code, message, location=location or "", line=error.line))
+        issues.append(issue)
     return issues
 
 

@@ -25,6 +25,7 @@ from exchange.domain.identifiers import (
 )
 from exchange.standingdata import StandingData
 from exchange.xmlsafe import parse_xml
+from exchange.xsd import load_schema, schema_issues
 from transforms.charge_request import NS, readable_path, to_charge_request
 
 __all__ = [
@@ -59,25 +60,11 @@ _STEPS: Final = {
 @functools.cache
 def schema() -> etree.XMLSchema:
     """The compiled charge-request schema (compiled once per process)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+    return load_schema(SCHEMA_PATH)
 
 
 def _schema_issues(element: etree._Element) -> list[Issue]:
-    validator = schema()
-    if validator.validate(element):
-        return []
-    issues: list[Issue] = []
-    for error in validator.error_log:
-        # lxml's path starts at the validated element ("/*/*[10]/*[4]"); walk from it.
-        rest = "/".join((error.path or "").split("/")[2:])
-        found = element.xpath(rest) if rest else [element]
-        target = found[0] if isinstance(found, list) and found else None
-        location = readable_path(target, element) if isinstance(target, etree._Element) else ""
-        # Only our namespace: a bare "{...}" would also take pattern quantifiers and enum sets.
-        message = error.message.replace(f"{{{NS}}}", "")
-        issues.append(Issue("SCHEMA_INVALID", message, location, error.line or None))
-    return issues
+    return schema_issues(schema(), element)
 
 
 def _locate(root: etree._Element, path: tuple[str | int, ...]) -> tuple[str, int | None]:
