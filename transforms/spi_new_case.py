@@ -20,6 +20,7 @@ from transforms.guard import guarded
 from transforms.spi_new_case_values import (
     L,
     address_of,
+    base_offence_fields,
     child_of,
     contact_of,
     date_of,
@@ -94,34 +95,9 @@ def _victim(element: etree._Element) -> cf.Victim:
 
 
 def _offence(element: etree._Element) -> cf.Offence:
-    base = element.find(L + "BaseOffenceDetails")
-    timing = base.find(L + "OffenceTiming")
-    start, end = child_of(timing, "OffenceStart"), child_of(timing, "OffenceEnd")
-    alcohol, vehicle = (
-        child_of(base, "AlcoholRelatedOffence"),
-        child_of(base, "VehicleRelatedOffence"),
-    )
     return cf.Offence(
-        sequence=int_of(base, "OffenceSequenceNumber"),
-        code=required_text(base, "OffenceCode"),
-        wording=required_text(base, "OffenceWording"),
+        **base_offence_fields(element.find(L + "BaseOffenceDetails")),
         statement_of_facts=text_of(element, "ProsecutionFacts"),
-        date_code=int_of(timing, "OffenceDateCode"),
-        start_date=date_of(child_of(start, "OffenceDateStartDate")),
-        start_time=time_of(child_of(start, "OffenceStartTime")),
-        end_date=date_of(child_of(end, "OffenceEndDate")),
-        end_time=time_of(child_of(end, "OffenceEndTime")),
-        location=text_of(base, "LocationOfOffence"),
-        arrest_date=date_of(child_of(base, "ArrestDate")),
-        charge_date=date_of(child_of(base, "ChargeDate")),
-        alcohol=None
-        if alcohol is None
-        else cf.Alcohol(
-            level=int_of(alcohol, "AlcoholLevelAmount"),
-            method=required_text(alcohol, "AlcoholLevelMethod"),
-        ),
-        vehicle_code=text_of(vehicle, "VehicleCode"),
-        vehicle_registration=text_of(vehicle, "VehicleRegistrationMark"),
         victims=tuple(_victim(v) for v in element.iterfind(L + "OtherPartyVictim")),
     )
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
+from exchange.domain.casefile import Alcohol
 from exchange.domain.common import Address, ContactDetails, Ethnicity, Gender, PersonName
 from transforms.guard import Unmappable
 
@@ -176,3 +177,34 @@ def gender_of(parent: etree._Element) -> Gender | None:
     code = text_of(parent, "Gender")
     # The schema allows leading/trailing blanks around the digit; strip() handled that.
     return None if code is None else _GENDERS[code]
+
+
+def base_offence_fields(base: etree._Element) -> dict[str, Any]:
+    """The canonical fields of an SPI ``BaseOffenceDetails``, which the police new case and
+    the court result both carry: sequence, code, wording, timing, location, dates, alcohol
+    and vehicle."""
+    timing = base.find(L + "OffenceTiming")
+    start, end = child_of(timing, "OffenceStart"), child_of(timing, "OffenceEnd")
+    alcohol = child_of(base, "AlcoholRelatedOffence")
+    vehicle = child_of(base, "VehicleRelatedOffence")
+    return {
+        "sequence": int_of(base, "OffenceSequenceNumber"),
+        "code": required_text(base, "OffenceCode"),
+        "wording": required_text(base, "OffenceWording"),
+        "date_code": int_of(timing, "OffenceDateCode"),
+        "start_date": date_of(child_of(start, "OffenceDateStartDate")),
+        "start_time": time_of(child_of(start, "OffenceStartTime")),
+        "end_date": date_of(child_of(end, "OffenceEndDate")),
+        "end_time": time_of(child_of(end, "OffenceEndTime")),
+        "location": text_of(base, "LocationOfOffence"),
+        "arrest_date": date_of(child_of(base, "ArrestDate")),
+        "charge_date": date_of(child_of(base, "ChargeDate")),
+        "alcohol": None
+        if alcohol is None
+        else Alcohol(
+            level=int_of(alcohol, "AlcoholLevelAmount"),
+            method=required_text(alcohol, "AlcoholLevelMethod"),
+        ),
+        "vehicle_code": text_of(vehicle, "VehicleCode"),
+        "vehicle_registration": text_of(vehicle, "VehicleRegistrationMark"),
+    }

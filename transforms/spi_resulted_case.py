@@ -17,7 +17,7 @@ from typing import Final, TypeVar
 from lxml import etree
 
 from exchange.domain import outcome as oc
-from exchange.domain.casefile import Alcohol, CustodyStatus
+from exchange.domain.casefile import CustodyStatus
 from exchange.domain.common import Hearing
 from exchange.domain.errors import InvalidMessage, Issue
 from exchange.standingdata import StandingData
@@ -26,6 +26,7 @@ from transforms.guard import guarded
 from transforms.spi_new_case_values import (
     L,
     address_of,
+    base_offence_fields,
     child_of,
     contact_of,
     date_of,
@@ -134,34 +135,9 @@ def _result(element: etree._Element) -> oc.CourtResult:
 
 
 def _offence(element: etree._Element) -> oc.OffenceOutcome:
-    base = element.find(L + "BaseOffenceDetails")
-    timing = base.find(L + "OffenceTiming")
-    start, end = child_of(timing, "OffenceStart"), child_of(timing, "OffenceEnd")
-    alcohol, vehicle = (
-        child_of(base, "AlcoholRelatedOffence"),
-        child_of(base, "VehicleRelatedOffence"),
-    )
     court = int_of(element, "ConvictingCourt")
     return oc.OffenceOutcome(
-        sequence=int_of(base, "OffenceSequenceNumber"),
-        code=required_text(base, "OffenceCode"),
-        wording=required_text(base, "OffenceWording"),
-        date_code=int_of(timing, "OffenceDateCode"),
-        start_date=date_of(child_of(start, "OffenceDateStartDate")),
-        start_time=time_of(child_of(start, "OffenceStartTime")),
-        end_date=date_of(child_of(end, "OffenceEndDate")),
-        end_time=time_of(child_of(end, "OffenceEndTime")),
-        location=text_of(base, "LocationOfOffence"),
-        charge_date=date_of(child_of(base, "ChargeDate")),
-        arrest_date=date_of(child_of(base, "ArrestDate")),
-        alcohol=None
-        if alcohol is None
-        else Alcohol(
-            level=int_of(alcohol, "AlcoholLevelAmount"),
-            method=required_text(alcohol, "AlcoholLevelMethod"),
-        ),
-        vehicle_code=text_of(vehicle, "VehicleCode"),
-        vehicle_registration=text_of(vehicle, "VehicleRegistrationMark"),
+        **base_offence_fields(element.find(L + "BaseOffenceDetails")),
         initiated_date=date_of(child_of(element, "InitiatedDate")),
         plea_code=int_of(element, "Plea"),
         mode_of_trial_code=int_of(element, "ModeOfTrial"),
