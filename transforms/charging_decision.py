@@ -19,6 +19,7 @@ from exchange.domain import charging as ch
 from exchange.domain.common import PersonName
 from exchange.domain.envelope import Envelope
 from exchange.domain.errors import InvalidMessage, Issue
+from exchange.jsonsafe import pointer
 
 __all__ = [
     "POLICE_NS",
@@ -51,8 +52,7 @@ def _snake(name: str) -> str:
 
 def json_pointer(path: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 pointer of a canonical field path, keys camelCased (``/suspectDecisions/0``)."""
-    parts = (str(p) if isinstance(p, int) else camel(p) for p in path)
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return pointer(tuple(str(p) if isinstance(p, int) else camel(p) for p in path))
 
 
 def _rekey(value: Any, key: Any) -> Any:

@@ -103,7 +103,7 @@ def _schema_issues(document: Any) -> list[Issue]:
 
 def _located(error: SchemaError) -> list[Issue]:
     path = list(error.absolute_path)
-    base = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    base = jsonsafe.pointer(tuple(path))
     instance = error.instance
     # Point at the member itself, not at the object that lacks or has too much of it.
     if error.validator == "required" and isinstance(instance, dict):

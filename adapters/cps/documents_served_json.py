@@ -67,7 +67,7 @@ def is_documents_served(document: Any) -> bool:
 
 
 def _pointer(path: Any) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return jsonsafe.pointer(tuple(path)) or "/"  # the document itself is "/" here
 
 
 def _load(raw: bytes, max_bytes: int) -> Any:

@@ -303,8 +303,9 @@ _names = st.builds(
 )
 _contacts = st.builds(
     ContactDetails,
-    phone_business=st.none() | _text,
-    phone_mobile=st.none() | _text,
+    # The police XML holds phone numbers of up to 35 characters (Text35).
+    phone_business=st.none() | _name35,
+    phone_mobile=st.none() | _name35,
     emails=st.lists(_text, max_size=2).map(tuple),
     dx_address=st.none() | _text,
 )
