@@ -8,6 +8,9 @@ a police force code, a CPS area or unit, a court OU code; absent for national cl
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -117,25 +120,39 @@ class LocalIssuer:
         return self.directory / "dev-issuer-pub.pem"
 
     def _load_or_create(self) -> rsa.RSAPrivateKey:
-        if self.private_path.exists():
-            key = serialization.load_pem_private_key(self.private_path.read_bytes(), None)
-            assert isinstance(key, rsa.RSAPrivateKey)
-            return key
-        self.directory.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        self.private_path.write_bytes(pem)
-        self.private_path.chmod(0o600)
-        self.public_path.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        """Load the key pair, or create it once even when several processes start together.
+
+        The new key is written to a private temporary file and hard-linked into place, which
+        fails if another process got there first; the loser then loads the winner's key, so an
+        API process and a token minted beside it never hold different keys."""
+        if not self.private_path.exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
             )
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".key-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(pem)
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, self.private_path)
+            finally:
+                os.unlink(tmp)
+        loaded = serialization.load_pem_private_key(self.private_path.read_bytes(), None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        public = loaded.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return key
+        if not self.public_path.exists() or self.public_path.read_bytes() != public:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".pub-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(public)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.public_path)
+        return loaded
 
     def public_pem(self) -> bytes:
         return self._private.public_key().public_bytes(

@@ -122,4 +122,5 @@ async def test_0004_downgrades_and_upgrades_keeping_audit_events_and_triggers(
                 await conn.execute(text("DELETE FROM audit_events"))
         except Exception as exc:  # noqa: BLE001
             refused = exc
-    assert refused is not None and "append-only" in str(refused)
+    assert refused is not None
+    assert "append-only" in str(refused)

@@ -34,6 +34,35 @@ def test_issuer_key_is_kept_between_runs(issuer: LocalIssuer) -> None:
     assert oct(issuer.private_path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_issuers_created_together_share_one_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API process and a test minting tokens may both find no key and both create one; the
+    first to finish must win, and the other must use its key, or every token is refused."""
+    from exchange import auth
+
+    real_generate = auth.rsa.generate_private_key
+    rival: list[LocalIssuer] = []
+    calls = 0
+
+    def generate_while_a_rival_finishes_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        key = real_generate(*args, **kwargs)
+        if calls == 1:
+            rival.append(LocalIssuer(tmp_path, issuer=ISS, audience=AUD))
+        return key
+
+    monkeypatch.setattr(auth.rsa, "generate_private_key", generate_while_a_rival_finishes_first)
+    late = LocalIssuer(tmp_path, issuer=ISS, audience=AUD)
+    assert late.public_pem() == rival[0].public_pem()
+    assert (tmp_path / "dev-issuer-pub.pem").read_bytes() == late.public_pem()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["dev-issuer-key.pem", "dev-issuer-pub.pem"]
+    verifier = TokenVerifier([rival[0].public_pem()], issuer=ISS, audience=AUD)
+    assert verifier.verify(late.token("c", ["ops"])).client_id == "c"
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
