@@ -51,11 +51,12 @@ def worker(
     consumers: Annotated[bool, typer.Option(help="run the destination consumers")] = True,
 ) -> None:
     """Run the outbox relay and the destination consumers."""
-    from exchange import logs
+    from exchange import logs, telemetry
     from exchange.bootstrap import bootstrap
     from exchange.worker import Worker, run_until_signalled
 
     logs.configure()
+    telemetry.configure(get_settings(), telemetry.WORKER)
 
     async def main() -> None:
         hub = bootstrap(get_settings())
@@ -64,7 +65,10 @@ def worker(
         finally:
             await hub.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        telemetry.shutdown()
 
 
 @app.command()

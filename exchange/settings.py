@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
@@ -78,6 +78,23 @@ class Settings(BaseSettings):
         default=True, description="one audit event per authenticated request"
     )
     audit_seal_interval_seconds: float = Field(default=1.0, gt=0)
+
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="where spans go: none (made and propagated, not exported), console "
+        "(stdout) or otlp (OTLP over HTTP to otel_endpoint)",
+    )
+    otel_endpoint: str = Field(
+        default="http://127.0.0.1:4318/v1/traces",
+        description="the OTLP/HTTP traces URL of the collector, with its /v1/traces path",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="share of new traces recorded; a trace begun by an agency follows the "
+        "sampled flag of its traceparent",
+    )
 
     @property
     def is_development(self) -> bool:

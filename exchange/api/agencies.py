@@ -6,14 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import BaseModel, Field
 
-from exchange import pull, tenancy
+from exchange import pull, telemetry, tenancy
 from exchange.api.deps import BodyDep, HubDep, PrincipalDep
 from exchange.api.responses import JSON
-from exchange.db.engine import transaction
+from exchange.db.engine import is_outage, transaction
 from exchange.domain.envelope import Agency
-from exchange.ingest import Submission
+from exchange.domain.errors import ExchangeError
+from exchange.ingest import Receipt, Submission
 
 router = APIRouter()
 
@@ -22,34 +24,67 @@ SYSTEMS = {Agency.POLICE: "NSPIS", Agency.CPS: "CMS", Agency.COURT: "DCS"}
 
 
 def _post_endpoint(agency: Agency) -> None:
+    route = f"/{agency.value}/messages"
+
     async def post_message(
         hub: HubDep,
         principal: PrincipalDep,
         body: BodyDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-        traceparent: Annotated[str | None, Header(max_length=55)] = None,
+        traceparent: Annotated[
+            str | None,
+            Header(description="W3C trace context: the hub's trace of this message joins it"),
+        ] = None,
+        tracestate: Annotated[str | None, Header(description="W3C trace state")] = None,
     ) -> JSON:
-        principal.require(agency.value)
-        receipt = await hub.ingest.submit(
-            Submission(
-                raw=body.raw,
-                content_type=body.content_type,
-                client_id=principal.client_id,
-                agency=agency,
-                system=SYSTEMS[agency],
-                organisation=principal.organisation,
-                idempotency_key=idempotency_key,
-                traceparent=traceparent,
-            )
+        # The server span continues the sender's trace when its traceparent is valid; an
+        # invalid one starts a new trace rather than refusing the message.
+        parent = telemetry.extract(
+            {"traceparent": traceparent or "", "tracestate": tracestate or ""}
         )
-        status = 202 if receipt.accepted else _rejected_status(receipt.errors)
+        with telemetry.tracer().start_as_current_span(
+            f"POST {route}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={
+                "http.request.method": "POST",
+                "http.route": route,
+                "cjs.agency": agency.value,
+                "cjs.client_id": principal.client_id,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                principal.require(agency.value)
+                receipt = await hub.ingest.submit(
+                    Submission(
+                        raw=body.raw,
+                        content_type=body.content_type,
+                        client_id=principal.client_id,
+                        agency=agency,
+                        system=SYSTEMS[agency],
+                        organisation=principal.organisation,
+                        idempotency_key=idempotency_key,
+                        # This span's context: the outbox row carries it on (headers_for).
+                        traceparent=telemetry.current_traceparent(),
+                    )
+                )
+            except ExchangeError as exc:
+                _server_error(span, exc, exc.http_status, exc.code)
+                raise
+            except Exception as exc:
+                _server_error(span, exc, 503 if is_outage(exc) else 500, type(exc).__name__)
+                raise
+            status = 202 if receipt.accepted else _rejected_status(receipt.errors)
+            _server_answered(span, receipt, status)
         headers = {"Location": f"/messages/{receipt.message_id}"}
         if receipt.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSON(receipt.to_dict(), status_code=status, headers=headers)
 
     router.add_api_route(
-        f"/{agency.value}/messages",
+        route,
         post_message,
         methods=["POST"],
         status_code=202,
@@ -62,6 +97,30 @@ def _post_endpoint(agency: Agency) -> None:
             503: {"description": "the hub cannot make it durable now; retry"},
         },
     )
+
+
+def _server_answered(span: Span, receipt: Receipt, status: int) -> None:
+    span.set_attributes(
+        {
+            "http.response.status_code": status,
+            "messaging.message.id": str(receipt.message_id),
+            "cjs.status": receipt.status,
+            "cjs.replayed": receipt.replayed,
+        }
+    )
+    if receipt.message_type:
+        span.set_attribute("cjs.message_type", receipt.message_type)
+    if not receipt.accepted:
+        codes = {str(e.get("code")) for e in receipt.errors}
+        span.set_attribute("error.type", codes.pop() if len(codes) == 1 else "MESSAGE_INVALID")
+
+
+def _server_error(span: Span, exc: BaseException, status: int, code: str) -> None:
+    """Record an error by its code only (its message may hold case data). A 4xx is the
+    caller's: the span's status stays unset, as the HTTP conventions say."""
+    span.set_attributes({"http.response.status_code": status, "error.type": code})
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
 
 def _rejected_status(errors: list[dict[str, object]]) -> int:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from exchange import metrics
+from exchange import metrics, telemetry
 from exchange.api import agencies, console, documents, errors, health, messages, ops
 from exchange.api import audit as audit_api
 from exchange.api.limits import HeaderLimits
@@ -18,17 +18,21 @@ from exchange.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
-    """Build the app; the lifespan owns the hub (engine, registry) unless one is given."""
+    """Build the app; the lifespan owns the hub (engine, registry) and this process's tracing
+    unless a hub is given (tests bring their own)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = hub is None
+        if owned:
+            telemetry.configure(settings or get_settings(), telemetry.API)
         app.state.hub = hub or bootstrap(settings or get_settings())
         try:
             yield
         finally:
             if owned:
                 await app.state.hub.close()
+                telemetry.shutdown()
 
     app = FastAPI(
         title="CJS Exchange Hub",
