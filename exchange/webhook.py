@@ -24,11 +24,12 @@ from typing import Any
 import httpx
 import orjson
 import structlog
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from exchange import audit, lifecycle
+from exchange import audit, lifecycle, telemetry
 from exchange.db.engine import transaction
 from exchange.db.tables import deliveries, failures, webhooks
 
@@ -184,18 +185,46 @@ class WebhookPusher:
             "Idempotency-Key": str(push.message_id),
             SIGNATURE_HEADER: sign(push.secret, int(time.time()), body),
         }
-        error: str | None = None
-        try:
-            answer = await client.post(push.url, content=body, headers=headers)
-            if not answer.is_success:
-                error = f"HTTP {answer.status_code}: {answer.text[:200]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        error = await self._post(client, push, body, headers)
         async with transaction(self._engine) as conn:
             if error is None:
                 await self._acknowledged(conn, push)
             else:
                 await self._failed(conn, push, error)
+
+    async def _post(
+        self, client: httpx.AsyncClient, push: Push, body: bytes, headers: dict[str, str]
+    ) -> str | None:
+        """POST one delivery in a client span whose ``traceparent`` goes with the request, so
+        the receiver's trace continues the hub's. Returns why it failed, or ``None``."""
+        url = httpx.URL(push.url)
+        with telemetry.tracer().start_as_current_span(
+            "POST",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "server.address": url.host,
+                "server.port": url.port or (443 if url.scheme == "https" else 80),
+                "messaging.message.id": str(push.message_id),
+                "cjs.format": push.format,
+                "cjs.attempt": push.attempts + 1,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                answer = await client.post(
+                    push.url, content=body, headers=telemetry.inject(headers)
+                )
+            except httpx.HTTPError as exc:
+                telemetry.failed(span, exc)
+                return f"{type(exc).__name__}: {exc}"[:500]
+            span.set_attribute("http.response.status_code", answer.status_code)
+            if answer.is_success:
+                return None
+            span.set_attribute("error.type", str(answer.status_code))
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {answer.status_code}"))
+            return f"HTTP {answer.status_code}: {answer.text[:200]}"
 
     async def _acknowledged(self, conn: AsyncConnection, push: Push) -> None:
         await conn.execute(

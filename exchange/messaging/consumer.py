@@ -29,15 +29,18 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from exchange import telemetry
 from exchange.db.engine import is_outage, transaction
 from exchange.db.tables import inbox
 from exchange.domain.errors import ExchangeError
 from exchange.messaging.codec import CanonicalMessage
 from exchange.messaging.failure import (
+    ATTEMPT,
     NOT_BEFORE,
     RetryPolicy,
     attempts_of,
@@ -150,10 +153,21 @@ class ConsumerLoop:
             await self._sleep(int(due) / 1000 - time.time())
 
     async def _process(self, records: Sequence[Record]) -> None:
+        """Apply a batch in one transaction, each record in its own consumer span; the spans
+        end with the outcome that committed (or with the error that stopped the batch)."""
+        spans = _RecordSpans(records, self._handlers)
+        try:
+            await self._process_in_transaction(records, spans)
+        except BaseException as exc:
+            spans.end(exc)
+            raise
+        spans.end()
+
+    async def _process_in_transaction(self, records: Sequence[Record], spans: _RecordSpans) -> None:
         async with transaction(self._engine) as conn:
             try:
                 async with conn.begin_nested():
-                    await self._apply_batch(conn, records)
+                    await self._apply_batch(conn, records, spans)
                 return
             except Exception as exc:
                 if is_outage(exc):
@@ -162,15 +176,18 @@ class ConsumerLoop:
             # A statement failed for some record: apply one by one, so only that one fails.
             for record in records:
                 handler = self._handlers[main_topic(record.topic)]
-                try:
-                    async with conn.begin_nested():
-                        await self._apply(conn, handler, record)
-                except Exception as exc:
-                    if is_outage(exc):
-                        raise
-                    await self._fail(conn, handler, record, exc)
+                with telemetry.current(spans.of(record)):
+                    try:
+                        async with conn.begin_nested():
+                            await self._apply(conn, handler, record, spans)
+                    except Exception as exc:
+                        if is_outage(exc):
+                            raise
+                        await self._fail(conn, handler, record, exc, spans)
 
-    async def _apply_batch(self, conn: AsyncConnection, records: Sequence[Record]) -> None:
+    async def _apply_batch(
+        self, conn: AsyncConnection, records: Sequence[Record], spans: _RecordSpans
+    ) -> None:
         """The fast path: a few set-based statements for the whole batch."""
         by_handler: dict[str, list[tuple[Record, CanonicalMessage]]] = {}
         for record in records:
@@ -178,7 +195,8 @@ class ConsumerLoop:
             try:
                 message = CanonicalMessage.decode(record.value or b"")
             except Exception as exc:  # noqa: BLE001 - undecodable: poison, parked below
-                await self._fail(conn, handler, record, exc)
+                with telemetry.current(spans.of(record)):
+                    await self._fail(conn, handler, record, exc, spans)
                 continue
             by_handler.setdefault(main_topic(record.topic), []).append((record, message))
         for topic, items in by_handler.items():
@@ -202,6 +220,7 @@ class ConsumerLoop:
                     fresh.append((record, message))
                 else:
                     self.duplicates += 1
+                    spans.outcome(record, "duplicate")
             failed = await handler.handle_batch(conn, [m for _, m in fresh])
             if failed:
                 # Their inbox rows go: a retry must find none, and parking adds its own.
@@ -214,10 +233,14 @@ class ConsumerLoop:
                 exc = failed.get(message.envelope.message_id)
                 if exc is None:
                     self.applied += 1
+                    spans.outcome(record, "applied")
                 else:
-                    await self._fail(conn, handler, record, exc)
+                    with telemetry.current(spans.of(record)):
+                        await self._fail(conn, handler, record, exc, spans)
 
-    async def _apply(self, conn: AsyncConnection, handler: Handler, record: Record) -> None:
+    async def _apply(
+        self, conn: AsyncConnection, handler: Handler, record: Record, spans: _RecordSpans
+    ) -> None:
         message = CanonicalMessage.decode(record.value or b"")
         first_time = (
             await conn.execute(
@@ -229,24 +252,95 @@ class ConsumerLoop:
         ).scalar_one_or_none()
         if first_time is None:
             self.duplicates += 1
+            spans.outcome(record, "duplicate")
             return
         await handler.handle(conn, message)
         self.applied += 1
+        spans.outcome(record, "applied")
 
     async def _fail(
-        self, conn: AsyncConnection, handler: Handler, record: Record, exc: Exception
+        self,
+        conn: AsyncConnection,
+        handler: Handler,
+        record: Record,
+        exc: Exception,
+        spans: _RecordSpans,
     ) -> None:
+        """Retry or park the record (called with the record's span current, so the retry or
+        dead-letter record continues its trace)."""
         attempts = attempts_of(record) + 1
         retriable = isinstance(exc, ExchangeError) and exc.retriable
         has_id = "message-id" in decode(record.headers)
         if retriable and has_id and self._retry and attempts <= len(self._retry.delays):
             await schedule_retry(conn, record, self._retry, attempts, handler.name, exc)
             self.retried += 1
+            spans.outcome(record, "retried", exc)
             return
         await park(conn, record, handler.name, exc, self._dead_letter_topic, attempts)
         self.parked += 1
+        spans.outcome(record, "parked", exc)
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+class _RecordSpans:
+    """One consumer span per record of a batch, child of the context in the record's
+    ``traceparent`` header. Outcomes are noted as the batch goes and set when it ends: a
+    batch that falls back to one-by-one notes them again, and only the last one counts."""
+
+    def __init__(self, records: Sequence[Record], handlers: Mapping[str, Handler]) -> None:
+        tracer = telemetry.tracer()
+        self._spans: dict[int, Span] = {}
+        self._outcomes: dict[int, tuple[str, BaseException | None]] = {}
+        for record in records:
+            headers = decode(record.headers)
+            attributes: dict[str, str | int] = {
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.message.offset": record.offset,
+                "cjs.consumer": handlers[main_topic(record.topic)].name,
+            }
+            if record.key:
+                attributes["messaging.kafka.message.key"] = record.key.decode("utf-8", "replace")
+            for header, attribute in _HEADER_ATTRIBUTES:
+                if header in headers:
+                    attributes[attribute] = headers[header]
+            self._spans[id(record)] = tracer.start_span(
+                f"process {record.topic}",
+                context=telemetry.extract(headers),
+                kind=SpanKind.CONSUMER,
+                attributes=attributes,
+            )
+
+    def of(self, record: Record) -> Span:
+        return self._spans[id(record)]
+
+    def outcome(self, record: Record, outcome: str, exc: BaseException | None = None) -> None:
+        self._outcomes[id(record)] = (outcome, exc)
+
+    def end(self, stopped_by: BaseException | None = None) -> None:
+        """End every span: with its noted outcome, or all with the batch's error (an outage
+        retries the whole batch in place)."""
+        batch_outcome = None
+        if stopped_by is not None:
+            batch_outcome = ("outage" if is_outage(stopped_by) else "error", stopped_by)
+        for key, span in self._spans.items():
+            outcome, exc = batch_outcome or self._outcomes.get(key, ("unknown", None))
+            span.set_attribute("cjs.outcome", outcome)
+            if exc is not None:
+                telemetry.failed(span, exc, code=getattr(exc, "code", None))
+            span.end()
+
+
+# Headers every canonical record carries, as span attributes (messaging conventions).
+_HEADER_ATTRIBUTES = (
+    ("message-id", "messaging.message.id"),
+    ("correlation-id", "messaging.message.conversation_id"),
+    (ATTEMPT, "cjs.retry_attempt"),
+)

@@ -17,7 +17,7 @@ from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange import audit, metrics
+from exchange import audit, metrics, telemetry
 from exchange.db.tables import failures, inbox, messages, outbox
 from exchange.domain.errors import ExchangeError
 from exchange.messaging.headers import decode
@@ -74,8 +74,9 @@ async def schedule_retry(
     consumer: str,
     exc: Exception,
 ) -> None:
-    """Send the record to retry topic ``level`` (1-based), due after that level's delay."""
-    headers = decode(record.headers)
+    """Send the record to retry topic ``level`` (1-based), due after that level's delay.
+    The retry record continues the trace of the current span (the failed attempt's)."""
+    headers = telemetry.inject(decode(record.headers))
     headers.update({ATTEMPT: str(level), NOT_BEFORE: str(policy.due_ms(level))})
     message_id = _uuid_or_none(headers.get("message-id"))
     await conn.execute(
@@ -112,7 +113,8 @@ async def park(
     dead_letter_topic: str,
     attempts: int,
 ) -> None:
-    """Keep the record as a parked failure with its context, and dead-letter it."""
+    """Keep the record as a parked failure with its context (its headers as received), and
+    dead-letter it under the current span (the failed attempt's), continuing its trace."""
     headers = decode(record.headers)
     code = exc.code if isinstance(exc, ExchangeError) else "HANDLER_ERROR"
     context: dict[str, Any] = {
@@ -147,7 +149,10 @@ async def park(
                 topic=dead_letter_topic,
                 key=case_urn or "unknown",
                 value=record.value or b"",
-                headers={**headers, **{f"dlq-{k}": str(v) for k, v in context.items()}},
+                headers={
+                    **telemetry.inject(headers),
+                    **{f"dlq-{k}": str(v) for k, v in context.items()},
+                },
             )
         )
     await audit.record(

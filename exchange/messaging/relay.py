@@ -16,10 +16,11 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span, SpanKind
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from exchange import audit, metrics
+from exchange import audit, metrics, telemetry
 from exchange.db.engine import transaction
 from exchange.db.tables import messages, outbox
 from exchange.messaging.headers import encode
@@ -138,17 +139,64 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, rows: Sequence[Any]) -> None:
-        futures = [
-            await self._producer.send(
-                r.topic, value=r.value, key=r.key.encode(), headers=encode(r.headers)
-            )
-            for r in rows
-        ]
-        await asyncio.gather(*futures)
+        """Send every row and wait for Kafka to acknowledge them all. Each record goes in a
+        producer span, child of the context stored with the row (the span that made the
+        message), and carries that producer span's context to the consumers."""
+        spans = [_producer_span(r) for r in rows]
+        try:
+            futures = [
+                await self._producer.send(
+                    r.topic,
+                    value=r.value,
+                    key=r.key.encode(),
+                    headers=encode(telemetry.inject(r.headers, span)),
+                )
+                for r, span in zip(rows, spans, strict=True)
+            ]
+            acks = await asyncio.gather(*futures, return_exceptions=True)
+        except BaseException as exc:
+            for span in spans:
+                telemetry.failed(span, exc)
+                span.end()
+            raise
+        for span, ack in zip(spans, acks, strict=True):
+            if isinstance(ack, BaseException):
+                telemetry.failed(span, ack)
+            else:
+                span.set_attributes(
+                    {
+                        "messaging.destination.partition.id": str(ack.partition),
+                        "messaging.kafka.message.offset": ack.offset,
+                    }
+                )
+            span.end()
+        for ack in acks:
+            if isinstance(ack, BaseException):
+                raise ack
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _producer_span(row: Any) -> Span:
+    headers = row.headers
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": row.topic,
+        "messaging.kafka.message.key": row.key,
+        "messaging.message.id": headers.get("message-id", str(row.message_id)),
+    }
+    if "correlation-id" in headers:
+        attributes["messaging.message.conversation_id"] = headers["correlation-id"]
+    return telemetry.tracer().start_span(
+        f"send {row.topic}",
+        context=telemetry.extract(headers),
+        kind=SpanKind.PRODUCER,
+        attributes=attributes,
+    )
 
 
 async def _release(conn: AsyncConnection) -> None:
