@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange import audit, lifecycle, metrics
-from exchange.db.tables import deliveries
+from exchange.db.tables import deliveries, delivery_keys
 from exchange.messaging.codec import CanonicalMessage
 from exchange.registry import Outbound
 
@@ -39,7 +39,10 @@ class DeliveryHandler:
                 failed[message.envelope.message_id] = exc
         if not rows:
             return failed
-        await conn.execute(insert(deliveries).values(rows).on_conflict_do_nothing())
+        rows = await _claim(conn, rows)
+        if not rows:
+            return failed
+        await conn.execute(insert(deliveries).values(rows))
         metrics.record_delivery(self.outbound.destination.value, "available", len(rows))
         destination, fmt = self.outbound.destination.value, self.outbound.format
         await audit.record_many(
@@ -73,3 +76,26 @@ class DeliveryHandler:
             "payload": self.outbound.render(message.payload, env),
             "status": "available",
         }
+
+
+async def _claim(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows whose (message, destination) has no delivery yet, claimed in this transaction.
+    ``deliveries`` is partitioned by month, so this guard lives in ``delivery_keys``."""
+    claimed = {
+        (r.message_id, r.destination)
+        for r in await conn.execute(
+            insert(delivery_keys)
+            .values(
+                [{"message_id": r["message_id"], "destination": r["destination"]} for r in rows]
+            )
+            .on_conflict_do_nothing()
+            .returning(delivery_keys.c.message_id, delivery_keys.c.destination)
+        )
+    }
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["message_id"], row["destination"])
+        if key in claimed:
+            claimed.discard(key)  # a record seen twice in one batch is delivered once
+            fresh.append(row)
+    return fresh

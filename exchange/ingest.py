@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exchange import audit, documents, formats, metrics, tenancy
 from exchange.db.engine import transaction
-from exchange.db.tables import messages, outbox
+from exchange.db.tables import message_keys, messages, outbox
 from exchange.domain.documents import Parsed
 from exchange.domain.envelope import Agency, Envelope, Party
 from exchange.domain.errors import Conflict, ExchangeError, InvalidMessage, Issue, UnsupportedFormat
@@ -242,11 +242,19 @@ class Ingest:
     async def _race_winner(self, conn: AsyncConnection, sub: Submission) -> Receipt:
         """The key was used before (a retry, or two identical submissions racing): the same
         answer as the first time, or a conflict if the document is not the same."""
+        key = (
+            await conn.execute(
+                select(message_keys.c.message_id, message_keys.c.received_at).where(
+                    message_keys.c.client_id == sub.client_id,
+                    message_keys.c.idempotency_key == sub.key,
+                )
+            )
+        ).one()
         row = (
             await conn.execute(
                 select(messages).where(
-                    messages.c.client_id == sub.client_id,
-                    messages.c.idempotency_key == sub.key,
+                    messages.c.message_id == key.message_id,
+                    messages.c.received_at == key.received_at,
                 )
             )
         ).one()
@@ -299,9 +307,18 @@ async def _insert_message(
     fmt: str | None = None,
     asns: list[str] | None = None,
 ) -> uuid.UUID | None:
-    stmt = (
-        insert(messages)
-        .values(
+    claimed = (
+        await conn.execute(
+            insert(message_keys)
+            .values(client_id=sub.client_id, idempotency_key=sub.key, message_id=message_id)
+            .on_conflict_do_nothing(index_elements=["client_id", "idempotency_key"])
+            .returning(message_keys.c.received_at)
+        )
+    ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    await conn.execute(
+        insert(messages).values(
             message_id=message_id,
             idempotency_key=sub.key,
             client_id=sub.client_id,
@@ -320,11 +337,10 @@ async def _insert_message(
             canonical=canonical,
             errors=errors,
             correlation_id=envelope.correlation_id if envelope else message_id,
+            received_at=claimed,
         )
-        .on_conflict_do_nothing(index_elements=["client_id", "idempotency_key"])
-        .returning(messages.c.message_id)
     )
-    return (await conn.execute(stmt)).scalar_one_or_none()
+    return message_id
 
 
 def _receipt_from_row(row: Any, *, replayed: bool) -> Receipt:

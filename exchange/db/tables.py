@@ -33,10 +33,12 @@ metadata = MetaData(
 TS = DateTime(timezone=True)
 
 # Every message the hub was given, accepted or not: raw bytes, canonical form, state.
+# Partitioned by month on ``received_at`` (exchange/db/partitions.py); ``message_keys`` holds
+# the idempotency key and the message id uniquely across months.
 messages = Table(
     "messages",
     metadata,
-    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("client_id", String(100), nullable=False),
     Column("message_type", String(40), nullable=True),
@@ -58,12 +60,26 @@ messages = Table(
     Column("replay_count", Integer, nullable=False, server_default=text("0")),
     Column("received_at", TS, nullable=False, server_default=func.now()),
     Column("updated_at", TS, nullable=False, server_default=func.now()),
-    UniqueConstraint("client_id", "idempotency_key"),
+    PrimaryKeyConstraint("message_id", "received_at"),
     Index(None, "case_urn"),
     Index("ix_messages_asns", "asns", postgresql_using="gin"),
     Index(None, "source_agency", "received_at"),
     Index(None, "message_type", "received_at"),
     Index(None, "status", "received_at"),
+    Index(None, "received_at"),
+    postgresql_partition_by="RANGE (received_at)",
+)
+
+# One row per accepted or rejected submission, unpartitioned: the ingest idempotency guard,
+# written in the same transaction as the message.
+message_keys = Table(
+    "message_keys",
+    metadata,
+    Column("client_id", String(100), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("message_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("received_at", TS, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("client_id", "idempotency_key"),
     Index(None, "received_at"),
 )
 
@@ -92,11 +108,12 @@ inbox = Table(
     PrimaryKeyConstraint("consumer", "message_id"),
 )
 
-# A message made ready for one destination, in that destination's format.
+# A message made ready for one destination, in that destination's format. Partitioned by
+# month on ``created_at``; ``delivery_keys`` keeps one delivery per message and destination.
 deliveries = Table(
     "deliveries",
     metadata,
-    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
     Column("message_id", UUID(as_uuid=True), nullable=False),
     Column("destination", String(20), nullable=False),
     Column("destination_org", String(16), nullable=True),
@@ -111,10 +128,22 @@ deliveries = Table(
     Column("acknowledged_at", TS, nullable=True),
     Column("next_attempt_at", TS, nullable=True),
     Column("last_error", String(1000), nullable=True),
-    UniqueConstraint("message_id", "destination"),
+    PrimaryKeyConstraint("seq", "created_at"),
     Index(None, "destination", "seq"),
     Index("ix_deliveries_available", "seq", postgresql_where=text("status = 'available'")),
     Index(None, "case_urn"),
+    postgresql_partition_by="RANGE (created_at)",
+)
+
+# The consumers' second guard against a double delivery, unpartitioned.
+delivery_keys = Table(
+    "delivery_keys",
+    metadata,
+    Column("message_id", UUID(as_uuid=True), nullable=False),
+    Column("destination", String(20), nullable=False),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("message_id", "destination"),
+    Index(None, "created_at"),
 )
 
 # Agency endpoints that want deliveries pushed to them (signed webhooks) instead of pulling.
