@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from exchange import audit
 from exchange.bootstrap import Hub
+from exchange.db import partitions
 from exchange.db.engine import transaction
 from exchange.delivery import DeliveryHandler
 from exchange.domain.envelope import Agency
@@ -27,6 +28,8 @@ from exchange.messaging.kafka_config import make_consumer, make_producer
 from exchange.messaging.relay import OutboxRelay
 from exchange.messaging.topics import dead_letter_topic, ensure_topics, topic_for
 from exchange.webhook import WebhookPusher
+
+PARTITION_CHECK_SECONDS = 3600.0
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +111,7 @@ class Worker:
                 )
                 self._spawn("webhooks", self.pusher.run)
             self._spawn("audit-sealer", self._seal_audit)
+            self._spawn("partition-keeper", self._keep_partitions)
             log.info("worker.started", tasks=[t.get_name() for t in self._tasks])
             await self._until_stopped_or_failed()
         finally:
@@ -124,6 +128,20 @@ class Worker:
                 log.warning("audit.seal_skipped")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), interval)
+
+    async def _keep_partitions(self) -> None:
+        """Keep this month's and the coming months' partitions in place, so new messages never
+        land in a default partition (which would block creating their month later)."""
+        while not self._stop.is_set():
+            try:
+                async with transaction(self.hub.engine) as conn:
+                    made = await partitions.ensure(conn)
+                if made:
+                    log.info("partitions.created", partitions=made)
+            except ServiceUnavailable:
+                log.warning("partitions.check_skipped")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), PARTITION_CHECK_SECONDS)
 
     async def _start_loop(
         self,

@@ -24,6 +24,12 @@ class OpsSettings(BaseSettings):
     retention_audit_months: int = Field(
         default=84, ge=1, description="audit partitions older than this many months are dropped"
     )
+    retention_message_months: int = Field(
+        default=84,
+        ge=1,
+        description="monthly partitions of messages and deliveries older than this many months "
+        "are dropped, except a month holding a parked failure",
+    )
     retention_outbox_days: int = Field(
         default=14, ge=1, description="published outbox rows are deleted after this many days"
     )

@@ -1,15 +1,16 @@
-"""Retention: drop old monthly audit partitions, sanitise personal data after its period,
-delete published outbox rows. docs/retention.md explains the periods and the design.
+"""Retention: drop old monthly partitions (audit events; messages and deliveries), sanitise
+personal data after its period, delete published outbox rows. docs/retention.md explains the
+periods and the design.
 
 ``plan`` counts what a run would do (the dry run); ``run`` does it in bounded batches, each
 its own transaction, and records an audit event per step. Messages with an open (parked)
-failure are not sanitised: ops may still need them to replay.
+failure are neither sanitised nor dropped: ops may still need them to replay. A month of
+messages or deliveries holding one is kept and reported as held.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +19,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exchange import audit
+from exchange.db import partitions
 from exchange.db.engine import transaction
 from exchange.ops.config import OpsSettings
 from exchange.ops.sanitise import sanitise_message
 
 __all__ = ["RetentionPlan", "plan", "run"]
 
-PARTITION = re.compile(r"^audit_events_p(\d{4})(\d{2})$")
 BATCH = 500
-MONTHS_AHEAD = 3
 ACTOR = "hub/retention"
 
 _DUE_MESSAGES = """
@@ -37,22 +37,15 @@ _DUE_MESSAGES = """
 """
 
 
-def _month(d: dt.date) -> dt.date:
-    return d.replace(day=1)
-
-
-def _add_months(d: dt.date, n: int) -> dt.date:
-    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
-    return dt.date(y, m + 1, 1)
-
-
 @dataclass
 class RetentionPlan:
     now: dt.datetime
     personal_cutoff: dt.datetime
     audit_cutoff: dt.date
+    messages_cutoff: dt.date
     outbox_cutoff: dt.datetime
     drop_partitions: list[dict[str, Any]] = field(default_factory=list)
+    held_partitions: list[dict[str, Any]] = field(default_factory=list)
     create_partitions: list[str] = field(default_factory=list)
     messages_to_sanitise: int = 0
     deliveries_to_sanitise: int = 0
@@ -64,8 +57,10 @@ class RetentionPlan:
             "now": self.now.isoformat(),
             "personal_data_before": self.personal_cutoff.isoformat(),
             "audit_before": self.audit_cutoff.isoformat(),
+            "messages_before": self.messages_cutoff.isoformat(),
             "outbox_before": self.outbox_cutoff.isoformat(),
             "drop_partitions": self.drop_partitions,
+            "held_partitions": self.held_partitions,
             "create_partitions": self.create_partitions,
             "messages_to_sanitise": self.messages_to_sanitise,
             "deliveries_to_sanitise": self.deliveries_to_sanitise,
@@ -74,41 +69,40 @@ class RetentionPlan:
         }
 
 
-async def _partitions(conn: AsyncConnection) -> list[str]:
-    rows = await conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'audit_events'::regclass ORDER BY 1"
-        )
-    )
-    return [r[0] for r in rows]
-
-
 async def plan(
     conn: AsyncConnection, settings: OpsSettings, now: dt.datetime | None = None
 ) -> RetentionPlan:
     now = now or dt.datetime.now(dt.UTC)
+    this_month = partitions.month_start(now.date())
     p = RetentionPlan(
         now=now,
         personal_cutoff=now - dt.timedelta(days=settings.retention_personal_days),
-        audit_cutoff=_add_months(_month(now.date()), -settings.retention_audit_months),
+        audit_cutoff=partitions.add_months(this_month, -settings.retention_audit_months),
+        messages_cutoff=partitions.add_months(this_month, -settings.retention_message_months),
         outbox_cutoff=now - dt.timedelta(days=settings.retention_outbox_days),
     )
-    existing = await _partitions(conn)
-    for name in existing:
-        match = PARTITION.match(name)
-        if not match:
-            continue
-        start = dt.date(int(match[1]), int(match[2]), 1)
-        if _add_months(start, 1) <= p.audit_cutoff:
-            count = text(f'SELECT count(*) FROM "{name}"')  # noqa: S608 - name matched PARTITION
-            rows = (await conn.execute(count)).scalar_one()
-            p.drop_partitions.append({"partition": name, "month": f"{start:%Y-%m}", "rows": rows})
-    month = _month(now.date())
-    for i in range(MONTHS_AHEAD + 1):
-        name = f"audit_events_p{_add_months(month, i):%Y%m}"
-        if name not in existing:
-            p.create_partitions.append(name)
+    cutoffs = {"audit": p.audit_cutoff, "messages": p.messages_cutoff}
+    for table in partitions.PARTITIONED:
+        for name in await partitions.partitions_of(conn, table.table):
+            start = partitions.partition_month(table.table, name)
+            if start is None or partitions.add_months(start, 1) > cutoffs[table.retention]:
+                continue
+            # Names are the hub's own partitions (matched above), never user input.
+            rows = (await conn.execute(text(f'SELECT count(*) FROM "{name}"'))).scalar_one()  # noqa: S608
+            entry = {
+                "table": table.table,
+                "partition": name,
+                "month": f"{start:%Y-%m}",
+                "rows": rows,
+            }
+            parked = await _parked_in(conn, table, name)
+            if parked:
+                p.held_partitions.append(entry | {"parked": parked})
+            else:
+                p.drop_partitions.append(entry)
+    p.create_partitions = [
+        partitions.partition_name(t, m) for t, m in await partitions.missing(conn, now.date())
+    ]
     args = {"cutoff": p.personal_cutoff}
     p.messages_to_sanitise = (
         await conn.execute(text("SELECT count(*)" + _DUE_MESSAGES), args)
@@ -152,12 +146,11 @@ async def run(
         p = await plan(conn, settings, now)
     if dry_run:
         return p
-    for name in p.create_partitions:
-        await _create_partition(engine, name)
+    async with transaction(engine) as conn:
+        await partitions.ensure(conn, p.now.date())
     for part in p.drop_partitions:
         async with transaction(engine) as conn:
-            await conn.execute(text(f'DROP TABLE "{part["partition"]}"'))
-            await audit.record(conn, "retention.partition_dropped", actor=ACTOR, detail=part)
+            await _drop_partition(conn, part)
     await _sanitise_messages(engine, p.personal_cutoff)
     async with transaction(engine) as conn:
         done = await conn.execute(
@@ -194,17 +187,32 @@ async def run(
     return p
 
 
-async def _create_partition(engine: AsyncEngine, name: str) -> None:
-    match = PARTITION.match(name)
-    assert match
-    start = dt.date(int(match[1]), int(match[2]), 1)
-    async with transaction(engine) as conn:
+async def _parked_in(conn: AsyncConnection, table: partitions.Partitioned, name: str) -> int:
+    """Parked failures whose message lives in this partition (audit partitions hold none)."""
+    if table.keys_table is None:
+        return 0
+    found = text(
+        f'SELECT count(*) FROM "{name}" t JOIN failures f '  # noqa: S608 - our partition name
+        "ON f.message_id = t.message_id WHERE f.status = 'parked'"
+    )
+    return int((await conn.execute(found)).scalar_one())
+
+
+async def _drop_partition(conn: AsyncConnection, part: dict[str, Any]) -> None:
+    """Drop one month, and in the same transaction its rows' idempotency keys: a key table
+    row without its message would answer a retry with a message that no longer exists."""
+    table = next(t for t in partitions.PARTITIONED if t.table == part["table"])
+    if table.keys_table:
+        start = dt.date.fromisoformat(part["month"] + "-01")
         await conn.execute(
             text(
-                f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF audit_events FOR VALUES '
-                f"FROM ('{start.isoformat()}') TO ('{_add_months(start, 1).isoformat()}')"
-            )
+                f'DELETE FROM "{table.keys_table}" WHERE {table.keys_column} >= :start '  # noqa: S608
+                f"AND {table.keys_column} < :end"
+            ),
+            {"start": start, "end": partitions.add_months(start, 1)},
         )
+    await conn.execute(text(f'DROP TABLE "{part["partition"]}"'))
+    await audit.record(conn, "retention.partition_dropped", actor=ACTOR, detail=part)
 
 
 async def _sanitise_messages(engine: AsyncEngine, cutoff: dt.datetime) -> None:
@@ -213,7 +221,7 @@ async def _sanitise_messages(engine: AsyncEngine, cutoff: dt.datetime) -> None:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT m.message_id, m.canonical"
+                        "SELECT m.message_id, m.received_at, m.canonical"
                         + _DUE_MESSAGES
                         + " ORDER BY m.received_at LIMIT :n FOR UPDATE SKIP LOCKED"
                     ),
@@ -226,11 +234,12 @@ async def _sanitise_messages(engine: AsyncEngine, cutoff: dt.datetime) -> None:
                 text(
                     "UPDATE messages SET raw = '\\x'::bytea, "
                     "canonical = CAST(:canonical AS jsonb), sanitised_at = now() "
-                    "WHERE message_id = :mid"
+                    "WHERE message_id = :mid AND received_at = :at"
                 ),
                 [
                     {
                         "mid": r.message_id,
+                        "at": r.received_at,
                         "canonical": orjson.dumps(sanitise_message(r.canonical)).decode()
                         if r.canonical
                         else None,
