@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange import audit, lifecycle, metrics
+from exchange import audit, lifecycle, metrics, telemetry
 from exchange.db.tables import deliveries, delivery_keys
 from exchange.messaging.codec import CanonicalMessage
 from exchange.registry import Outbound
@@ -75,6 +75,7 @@ class DeliveryHandler:
             "format": self.outbound.format,
             "payload": self.outbound.render(message.payload, env),
             "status": "available",
+            "traceparent": telemetry.traceparent_of(env.message_id),
         }
 
 

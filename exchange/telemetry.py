@@ -18,8 +18,10 @@ or error messages, which may hold personal data.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from importlib import metadata
 from typing import Final, Literal
 
@@ -57,9 +59,11 @@ __all__ = [
     "failed",
     "inject",
     "install",
+    "message_spans",
     "make_exporter",
     "new_traceparent",
     "shutdown",
+    "traceparent_of",
     "tracer",
 ]
 
@@ -74,6 +78,9 @@ _PROPAGATOR: Final = TraceContextTextMapPropagator()
 _IDS: Final = RandomIdGenerator()
 
 _provider: TracerProvider | None = None
+_MESSAGE_SPANS: ContextVar[Mapping[uuid.UUID, Span] | None] = ContextVar(
+    "message_spans", default=None
+)
 _tracer: Tracer | None = None
 
 
@@ -174,6 +181,25 @@ def inject(headers: Mapping[str, str], span: Span | None = None) -> dict[str, st
         out.pop(name, None)
     _PROPAGATOR.inject(out, context=set_span_in_context(span, Context()))
     return out
+
+
+@contextmanager
+def message_spans(spans: Mapping[uuid.UUID, Span]) -> Iterator[None]:
+    """While a batch is applied, the span of each message in it (by message id): work done
+    for one message of a set-based batch records that message's own span."""
+    token = _MESSAGE_SPANS.set(spans)
+    try:
+        yield
+    finally:
+        _MESSAGE_SPANS.reset(token)
+
+
+def traceparent_of(message_id: uuid.UUID) -> str | None:
+    """The ``traceparent`` of the span applying ``message_id`` (see ``message_spans``), else
+    of the current span."""
+    spans = _MESSAGE_SPANS.get()
+    span = spans.get(message_id) if spans else None
+    return inject({}, span).get("traceparent")
 
 
 def current_traceparent() -> str | None:

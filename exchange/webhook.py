@@ -65,6 +65,7 @@ class Push:
     attempts: int
     url: str
     secret: str
+    traceparent: str | None = None
 
 
 async def add_webhook(
@@ -165,6 +166,7 @@ class WebhookPusher:
                 r.attempts,
                 r.url,
                 r.secret,
+                r.traceparent,
             )
             for r in rows
         ]
@@ -196,10 +198,13 @@ class WebhookPusher:
         self, client: httpx.AsyncClient, push: Push, body: bytes, headers: dict[str, str]
     ) -> str | None:
         """POST one delivery in a client span whose ``traceparent`` goes with the request, so
-        the receiver's trace continues the hub's. Returns why it failed, or ``None``."""
+        the receiver's trace continues the message's. Returns why it failed, or ``None``."""
         url = httpx.URL(push.url)
+        # A child of the consumer span that made the delivery, when it recorded one.
+        parent = telemetry.extract({"traceparent": push.traceparent}) if push.traceparent else None
         with telemetry.tracer().start_as_current_span(
             "POST",
+            context=parent,
             kind=SpanKind.CLIENT,
             attributes={
                 "http.request.method": "POST",

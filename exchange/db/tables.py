@@ -128,6 +128,8 @@ deliveries = Table(
     Column("acknowledged_at", TS, nullable=True),
     Column("next_attempt_at", TS, nullable=True),
     Column("last_error", String(1000), nullable=True),
+    # The trace context of the consumer span that made it: a push continues that trace.
+    Column("traceparent", String(100), nullable=True),
     PrimaryKeyConstraint("seq", "created_at"),
     Index(None, "destination", "seq"),
     Index("ix_deliveries_available", "seq", postgresql_where=text("status = 'available'")),

@@ -221,7 +221,8 @@ class ConsumerLoop:
                 else:
                     self.duplicates += 1
                     spans.outcome(record, "duplicate")
-            failed = await handler.handle_batch(conn, [m for _, m in fresh])
+            with telemetry.message_spans({m.envelope.message_id: spans.of(r) for r, m in fresh}):
+                failed = await handler.handle_batch(conn, [m for _, m in fresh])
             if failed:
                 # Their inbox rows go: a retry must find none, and parking adds its own.
                 await conn.execute(

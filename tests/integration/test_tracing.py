@@ -1,6 +1,6 @@
 """Tracing through the real PostgreSQL and Kafka: a message posted with a known traceparent is
 consumed, for every destination, in spans of that trace (API → relay → consumers), and a
-webhook push sends the traceparent of its own span."""
+webhook push continues that trace and sends the traceparent of its own span."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ async def test_a_posted_traceparent_runs_through_relay_and_every_consumer(
         assert attributes["messaging.kafka.message.offset"] >= 0
 
 
-async def test_a_webhook_push_sends_a_traceparent(spans, client, auth, worker, hub) -> None:
+async def test_a_webhook_push_continues_the_message_trace(spans, client, auth, worker, hub) -> None:
     async with Receiver() as court:
         async with transaction(hub.engine) as conn:
             await add_webhook(
@@ -115,3 +115,12 @@ async def test_a_webhook_push_sends_a_traceparent(spans, client, auth, worker, h
         (request,) = court.received
     assert ids(request.headers["traceparent"]) == hex_ids(push)
     assert (push.attributes or {})["http.response.status_code"] == 200
+    # The push is a child of the court consumer's span that made the delivery: one trace from
+    # the police system's POST to the court's endpoint.
+    court_consumer = [
+        c
+        for c in _of_message(spans, SpanKind.CONSUMER, message_id)
+        if (c.attributes or {}).get("cjs.consumer") == "court.dcs-case-json"
+    ]
+    assert hex_ids(push)[0] == AGENCY_TRACE
+    assert parent_id(push) == hex_ids(court_consumer[0])[1]
