@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,13 @@ def services() -> Iterator[Services]:
     bootstrap_servers = os.environ.get("EXCHANGE_TEST_KAFKA_BOOTSTRAP")
     started: list[KafkaCluster | PostgresServer] = []
     pg = None if db_url else PostgresServer(TEST_RUN_DIR / "postgres")
-    kafka = None if bootstrap_servers else KafkaCluster(TEST_RUN_DIR / "kafka")
+    kafka = None
+    if not bootstrap_servers:
+        # Every test makes its own topics; a broker kept between sessions would load them all
+        # again at each start (minutes, after a few hundred runs). Test data is throwaway.
+        KafkaCluster.stop_stale(TEST_RUN_DIR / "kafka")
+        shutil.rmtree(TEST_RUN_DIR / "kafka", ignore_errors=True)
+        kafka = KafkaCluster(TEST_RUN_DIR / "kafka")
     with ThreadPoolExecutor(2) as pool:  # start both at once: Kafka is the slow one
         futures = [pool.submit(s.start) for s in (pg, kafka) if s is not None]
         for f in futures:
