@@ -196,8 +196,8 @@ async def _refresh_lag(hub: Any) -> None:
 async def consumer_lag(hub: Any) -> dict[tuple[str, str], int]:
     """Per (consumer group, topic): end offsets minus the group's committed offsets, for
     every group of this hub (named ``<consumer_group_prefix>.*``) on this hub's topics."""
-    from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
-    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient
 
     s = hub.settings
     admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="cjs-metrics")

@@ -4,8 +4,10 @@ what it would break, register versions, list them."""
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
@@ -13,6 +15,11 @@ import typer
 from exchange.schemas import compat, corpus, generate
 from exchange.schemas import registry as reg
 from exchange.settings import REPO_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Canonical JSON Schemas, compatibility checks and the schema registry.")
 
@@ -77,9 +84,8 @@ def register_cmd(
     """Check and store each file as the next version of its schema."""
     failed = False
     for path in files:
-        text = path.read_text()
         report = asyncio.run(
-            _with_db(lambda conn, p=path, t=text: reg.register(conn, p, t, fmt=fmt))
+            _with_db(functools.partial(reg.register, path=path, content=path.read_text(), fmt=fmt))
         )
         if report.compatible:
             typer.echo(f"{report.name} ({report.kind}): version {report.version}")
@@ -98,7 +104,7 @@ def list_cmd() -> None:
         typer.echo(f"{name:40} {kind:5} v{version}")
 
 
-async def _with_db(work):  # type: ignore[no-untyped-def]
+async def _with_db(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     from exchange.db.engine import make_engine, transaction
 
     engine = make_engine(get_settings().database_url, pool_size=1)

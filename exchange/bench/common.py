@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ async def produce(
 
 
 async def open_loop(
-    rate: float, count: int, send: Callable[[int, float], Awaitable[None]]
+    rate: float, count: int, send: Callable[[int, float], Coroutine[Any, Any, None]]
 ) -> float:
     """Start ``send(i, scheduled_time)`` at a fixed offered rate whatever the answers' speed
     (latency is taken from the scheduled time, so a slow system is not hidden by a client
@@ -141,7 +141,7 @@ async def open_loop(
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.05
     worst_lag = 0.0
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for i in range(count):
         scheduled = t0 + i / rate
         delay = scheduled - loop.time()
@@ -160,7 +160,7 @@ async def insert_message_rows(dsn: str, records: list[Record], status: str = "ro
     import hashlib
     import uuid
 
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in records:
         raw = b"<bench-placeholder/>"
         rows.append(

@@ -49,8 +49,8 @@ async def _start_api(ws: Workspace, *, worker: bool) -> tuple[str, list[HubProce
     try:
         await asyncio.to_thread(wait_api_ready, base, procs)
     except BaseException:
-        for p in procs:
-            p.stop()
+        for proc in procs:
+            proc.stop()
         raise
     return base, procs
 
@@ -168,8 +168,8 @@ async def ingest(env: BenchEnv, cfg: BenchConfig, report: Report) -> None:
                 )
             )
     finally:
-        for p in procs:
-            p.stop()
+        for proc in procs:
+            proc.stop()
         await env.drop(ws)
 
 
@@ -264,8 +264,8 @@ async def e2e(env: BenchEnv, cfg: BenchConfig, report: Report) -> None:
             stop.set()
             await puller_task
     finally:
-        for p in procs:
-            p.stop()
+        for proc in procs:
+            proc.stop()
         await env.drop(ws)
     lat = [(arrived[m] - t) * 1000 for m, t in sent.items() if m in arrived]
     p = percentiles(lat)

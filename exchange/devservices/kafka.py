@@ -687,7 +687,7 @@ def _metadata_broker_ids(port: int) -> set[int]:
     """Broker ids in a metadata response from ``127.0.0.1:port``; empty set on any error."""
 
     async def probe() -> set[int]:
-        from aiokafka.client import AIOKafkaClient  # type: ignore[import-untyped]
+        from aiokafka.client import AIOKafkaClient
 
         client = AIOKafkaClient(
             bootstrap_servers=f"{LOOPBACK}:{port}", request_timeout_ms=5000, retry_backoff_ms=100

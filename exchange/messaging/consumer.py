@@ -23,7 +23,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -53,7 +53,8 @@ from exchange.messaging.topics import DEAD_LETTER
 
 log = structlog.get_logger(__name__)
 
-Record = ConsumerRecord[bytes, bytes]
+# aiokafka ships no type information: to mypy a record is Any.
+Record: TypeAlias = ConsumerRecord
 
 
 class Handler(Protocol):
@@ -231,13 +232,13 @@ class ConsumerLoop:
                     .where(inbox.c.message_id.in_(list(failed)))
                 )
             for record, message in fresh:
-                exc = failed.get(message.envelope.message_id)
-                if exc is None:
+                error = failed.get(message.envelope.message_id)
+                if error is None:
                     self.applied += 1
                     spans.outcome(record, "applied")
                 else:
                     with telemetry.current(spans.of(record)):
-                        await self._fail(conn, handler, record, exc, spans)
+                        await self._fail(conn, handler, record, error, spans)
 
     async def _apply(
         self, conn: AsyncConnection, handler: Handler, record: Record, spans: _RecordSpans

@@ -62,3 +62,33 @@ async def test_xsd_version_must_accept_stored_messages(client, auth, hub, tmp_pa
         refused = await registry.register(conn, new_case, renamed)
     assert not refused.compatible
     assert answer.json()["message_id"] in refused.problems[0]
+
+
+def test_the_register_command_stores_versions_and_refuses_a_break(
+    settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from exchange.schemas_cli import app
+    from exchange.settings import get_settings
+
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        path = tmp_path / "case-file.v1.json"
+        path.write_bytes(CASE_FILE.read_bytes())
+        runner = CliRunner()
+        first = runner.invoke(app, ["register", str(path)])
+        assert first.exit_code == 0, first.output
+        assert "case-file (json): version 1" in first.output
+        stricter = orjson.loads(CASE_FILE.read_bytes())
+        stricter["$defs"]["CaseInfo"]["required"].append("note")
+        stricter["$defs"]["CaseInfo"]["properties"]["note"] = {"type": "string"}
+        path.write_bytes(orjson.dumps(stricter))
+        refused = runner.invoke(app, ["register", str(path)])
+        assert refused.exit_code == 1, refused.output
+        assert "refused" in refused.output
+        listed = runner.invoke(app, ["list"])
+        assert "v1" in listed.output
+    finally:
+        get_settings.cache_clear()
