@@ -298,3 +298,37 @@ async def test_0006_downgrades_and_upgrades_keeping_messages_and_their_keys(
             )
         ).scalar_one()
     assert keyed == 1
+
+
+async def test_a_partition_that_cannot_be_made_does_not_stop_the_worker(client, auth, hub) -> None:
+    import asyncio
+
+    from exchange.worker import Worker
+
+    body = (CHARGING / "charge-request-valid.xml").read_bytes()
+    xml = {"Content-Type": "application/xml", **auth("police", org="01")}
+    first = (await client.post("/police/messages", content=body, headers=xml)).json()
+    last_month = partitions.wanted_months(dt.datetime.now(dt.UTC).date())[-1]
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            text(f'DROP TABLE "{partitions.partition_name("messages", last_month)}"')
+        )
+        # A row of that month now sits in the default partition, so its month cannot be made.
+        await _move_to(conn, first["message_id"], f"{last_month:%Y-%m}")
+    with pytest.raises(Exception, match="default"):
+        async with hub.engine.begin() as conn:
+            await partitions.ensure(conn)
+
+    worker = Worker(hub)
+    running = asyncio.create_task(worker.run())
+    try:
+        again = await client.post(
+            "/police/messages", content=body.replace(b"01ZD0300124", b"01ZD0300132"), headers=xml
+        )
+        assert again.status_code == 202, again.text
+        await eventually(lambda: _delivered(hub, again.json()["message_id"]))
+        await asyncio.sleep(0.5)  # several more failed attempts
+        assert not running.done()
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=30)
