@@ -42,7 +42,9 @@ class DeliveryHandler:
         rows = await _claim(conn, rows)
         if not rows:
             return failed
-        await conn.execute(insert(deliveries).values(rows))
+        # Statement and rows apart: one cached statement whatever the batch size (a multi-row
+        # VALUES is compiled, and cached, once per distinct row count).
+        await conn.execute(insert(deliveries), rows)
         metrics.record_delivery(self.outbound.destination.value, "available", len(rows))
         destination, fmt = self.outbound.destination.value, self.outbound.format
         await audit.record_many(
@@ -86,11 +88,9 @@ async def _claim(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict
         (r.message_id, r.destination)
         for r in await conn.execute(
             insert(delivery_keys)
-            .values(
-                [{"message_id": r["message_id"], "destination": r["destination"]} for r in rows]
-            )
             .on_conflict_do_nothing()
-            .returning(delivery_keys.c.message_id, delivery_keys.c.destination)
+            .returning(delivery_keys.c.message_id, delivery_keys.c.destination),
+            [{"message_id": r["message_id"], "destination": r["destination"]} for r in rows],
         )
     }
     fresh: list[dict[str, Any]] = []

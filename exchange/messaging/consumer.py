@@ -1,8 +1,9 @@
 """A consumer that applies each canonical message once, whatever Kafka redelivers.
 
-For each batch of one partition: one PostgreSQL transaction; per record a savepoint, an inbox
-row (handler, message id) and the handler's effect; offsets are committed only after that
-transaction commits. A record whose handler fails:
+For each fetch (up to 500 records, from every partition of the main topics it got; a retry
+topic's partition alone): one PostgreSQL transaction with set-based inbox rows (handler,
+message id) and the handlers' effects, falling back to a savepoint per record if a statement
+fails; offsets are committed only after that transaction commits. A record whose handler fails:
 
 - for a reason retrying will not fix (bad payload, a rendering error): it is parked at once
   (failure row + dead-letter topic) and the partition moves on;
@@ -57,6 +58,18 @@ log = structlog.get_logger(__name__)
 Record: TypeAlias = ConsumerRecord
 
 
+def _groups(
+    batches: Mapping[TopicPartition, Sequence[Record]],
+) -> list[dict[TopicPartition, Sequence[Record]]]:
+    """What one fetch is applied as: all main-topic partitions together (one transaction, one
+    offset commit: the per-batch costs shared by up to ``max_records``), and each retry-topic
+    partition alone, since its records wait for their due time and must not hold up others.
+    Records of one partition stay in offset order either way."""
+    main = {tp: rs for tp, rs in batches.items() if rs and main_topic(tp.topic) == tp.topic}
+    retry = [{tp: rs} for tp, rs in batches.items() if rs and main_topic(tp.topic) != tp.topic]
+    return ([main] if main else []) + retry
+
+
 class Handler(Protocol):
     name: str
 
@@ -105,26 +118,32 @@ class ConsumerLoop:
                 log.warning("consumer.fetch_failed", error=type(exc).__name__, detail=str(exc))
                 await self._sleep(1.0)
                 continue
-            for tp, records in batches.items():
-                await self._process_until_done(tp, records)
+            for group in _groups(batches):
+                await self._process_until_done(group)
 
-    async def _process_until_done(self, tp: TopicPartition, records: Sequence[Record]) -> None:
+    async def _process_until_done(self, group: Mapping[TopicPartition, Sequence[Record]]) -> None:
+        """Apply ``group`` (records of one or more partitions) in one transaction, then commit
+        every partition's offset in one request; an outage retries the group in place."""
+        records = [r for batch in group.values() for r in batch]
         backoff = 0.2
         while True:
             try:
-                await self._wait_until_due(records[-1])
+                for batch in group.values():
+                    await self._wait_until_due(batch[-1])
                 await self._process(records)
-                await self._commit(tp, records[-1].offset + 1)
+                await self._commit({tp: batch[-1].offset + 1 for tp, batch in group.items()})
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if not is_outage(exc) or self._stopping.is_set():
                     raise
+                first = next(iter(group))
                 log.warning(
                     "consumer.retrying_batch",
-                    topic=tp.topic,
-                    partition=tp.partition,
+                    topic=first.topic,
+                    partition=first.partition,
+                    partitions=len(group),
                     offset=records[0].offset,
                     error=type(exc).__name__,
                     detail=str(exc)[:300],
@@ -132,17 +151,18 @@ class ConsumerLoop:
                 await self._sleep(backoff * (1 + random.random()))  # noqa: S311
                 backoff = min(backoff * 2, 10.0)
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         try:
-            await self._consumer.commit({tp: OffsetAndMetadata(offset, "")})
+            await self._consumer.commit(
+                {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
+            )
         except (KafkaError, IllegalStateError) as exc:
-            # The partition moved to another worker in a rebalance, or the broker is away.
+            # A partition moved to another worker in a rebalance, or the broker is away.
             # The effect is committed in PostgreSQL; whoever reads the partition next starts
             # from the last committed offset and the inbox turns those records into no-ops.
             log.info(
                 "consumer.commit_skipped",
-                topic=tp.topic,
-                partition=tp.partition,
+                partitions=[f"{tp.topic}/{tp.partition}" for tp in offsets],
                 reason=type(exc).__name__,
             )
 
@@ -205,11 +225,10 @@ class ConsumerLoop:
             ids = list({m.envelope.message_id for _, m in items})
             fresh_ids = set(
                 (
+                    # Statement and rows apart: one cached statement whatever the batch size.
                     await conn.execute(
-                        insert(inbox)
-                        .values([{"consumer": handler.name, "message_id": i} for i in ids])
-                        .on_conflict_do_nothing()
-                        .returning(inbox.c.message_id)
+                        insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id),
+                        [{"consumer": handler.name, "message_id": i} for i in ids],
                     )
                 ).scalars()
             )
