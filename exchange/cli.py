@@ -51,7 +51,7 @@ def worker(
     consumers: Annotated[bool, typer.Option(help="run the destination consumers")] = True,
 ) -> None:
     """Run the outbox relay and the destination consumers."""
-    from exchange import logs, telemetry
+    from exchange import gctune, logs, telemetry
     from exchange.bootstrap import bootstrap
     from exchange.worker import Worker, run_until_signalled
 
@@ -60,6 +60,7 @@ def worker(
 
     async def main() -> None:
         hub = bootstrap(get_settings())
+        gctune.tune_after_start()
         try:
             await run_until_signalled(Worker(hub, relay=relay, consumers=consumers))
         finally:
