@@ -14,7 +14,9 @@ from exchange.domain.errors import ExchangeError
 from exchange.ratelimit import RateLimiter
 
 
-def get_hub(request: Request) -> Hub:
+# The dependencies are coroutines: FastAPI runs a plain ``def`` dependency in a worker thread,
+# two thread hops per request for work that never blocks.
+async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 
@@ -111,7 +113,7 @@ def _limiter(request: Request, hub: Hub) -> RateLimiter:
     return limiter
 
 
-def get_principal(request: Request, hub: HubDep) -> Principal:
+async def get_principal(request: Request, hub: HubDep) -> Principal:
     """The verified caller, rate limited per client id; kept on the request for the audit."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
