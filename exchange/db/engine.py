@@ -3,25 +3,74 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from exchange.domain.errors import ServiceUnavailable
 
+# A pooled connection idle for longer than this is pinged before use (see IdlePing).
+PING_AFTER_IDLE_SECONDS: Final = 1.0
+_LAST_USED: Final = "exchange.last_used"
 
-def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+
+def make_engine(
+    database_url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+) -> AsyncEngine:
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=5,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
+    IdlePing(engine.sync_engine.dialect, ping_after_idle).install(engine)
+    return engine
+
+
+class IdlePing:
+    """Ping a pooled connection on checkout only when it sat idle in the pool.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout; with asyncpg outside a
+    transaction that is three round trips (BEGIN, an empty query, ROLLBACK), more than a
+    whole ingest costs. A connection given back moments ago is as good as a pinged one: under
+    load connections come back within milliseconds and are not pinged; one idle longer than
+    ``after`` seconds is, so a server restarted while the pool sat idle is noticed before a
+    request uses it. A connection that breaks mid-use still fails its statement, which
+    :func:`transaction` answers as a 503 outage, and SQLAlchemy then renews the whole pool."""
+
+    def __init__(
+        self, dialect: Dialect, after: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._dialect = dialect
+        self.after = after
+        self._clock = clock
+
+    def install(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "checkin", self.checkin)
+        event.listen(engine.sync_engine, "checkout", self.checkout)
+
+    def checkin(self, dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_LAST_USED] = self._clock()
+
+    def checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        # ``info`` lives as long as the DBAPI connection: no entry means a new connection.
+        last = record.info.get(_LAST_USED)
+        if last is None or self._clock() - last <= self.after:
+            return
+        try:
+            self._dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 _OUTAGE_MARKERS = (

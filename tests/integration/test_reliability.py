@@ -7,16 +7,18 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from exchange.bootstrap import Hub, bootstrap
-from exchange.db.engine import transaction
+from exchange.db.engine import make_engine, transaction
 from exchange.db.tables import deliveries, failures
 from exchange.domain.envelope import Agency, Envelope, MessageType
-from exchange.domain.errors import ExchangeError
+from exchange.domain.errors import ExchangeError, ServiceUnavailable
 from exchange.messaging.topics import topic_for
 from exchange.registry import Adapter, Outbound, Registry
 from exchange.settings import Settings
@@ -210,3 +212,40 @@ async def test_undeliverable_webhook_is_parked_not_dropped(client, auth, hub, se
             pusher.stop()
             worker.stop()
             await asyncio.wait_for(asyncio.gather(task, push_task), 30)
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await conn.close()
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with transaction(engine) as conn:
+        return int(await conn.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced(settings: Settings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1, ping_after_idle=0.0)
+    try:
+        first = await _backend_pid(engine)
+        await _terminate(settings.database_url, first)
+        await asyncio.sleep(0.1)
+        assert await _backend_pid(engine) != first  # pinged on checkout, replaced unseen
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_that_died_just_after_use_answers_503_once(settings: Settings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1, ping_after_idle=60.0)
+    try:
+        first = await _backend_pid(engine)
+        await _terminate(settings.database_url, first)
+        await asyncio.sleep(0.1)
+        with pytest.raises(ServiceUnavailable):  # an outage (503, Retry-After), not a 500
+            await _backend_pid(engine)
+        assert await _backend_pid(engine) != first  # the pool renewed the connection
+    finally:
+        await engine.dispose()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 
-from exchange.db.engine import is_outage
+from exchange.db.engine import IdlePing, is_outage
 from exchange.domain.errors import InvalidMessage, ServiceUnavailable
 
 
@@ -44,3 +44,44 @@ def test_outages_and_lost_races_are_retried(exc: BaseException) -> None:
 )
 def test_wrong_statements_and_bad_data_are_not(exc: BaseException) -> None:
     assert not is_outage(exc)
+
+
+class _Record:
+    def __init__(self) -> None:
+        self.info: dict[str, object] = {}
+
+
+class _Dialect:
+    def __init__(self, *, fails: bool = False) -> None:
+        self.pings = 0
+        self.fails = fails
+
+    def do_ping(self, _connection: object) -> bool:
+        self.pings += 1
+        if self.fails:
+            raise ConnectionResetError("server closed the connection")
+        return True
+
+
+def test_a_connection_back_from_recent_use_is_not_pinged() -> None:
+    now = [100.0]
+    dialect = _Dialect()
+    ping = IdlePing(dialect, 1.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    record = _Record()
+    ping.checkout(object(), record, None)  # a new connection: just opened, not pinged
+    ping.checkin(object(), record)
+    now[0] += 0.5
+    ping.checkout(object(), record, None)
+    assert dialect.pings == 0
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_and_dropped_if_dead() -> None:
+    now = [100.0]
+    alive, dead = _Dialect(), _Dialect(fails=True)
+    record = _Record()
+    IdlePing(alive, 1.0, clock=lambda: now[0]).checkin(object(), record)  # type: ignore[arg-type]
+    now[0] += 1.5
+    IdlePing(alive, 1.0, clock=lambda: now[0]).checkout(object(), record, None)  # type: ignore[arg-type]
+    assert alive.pings == 1
+    with pytest.raises(DisconnectionError):  # the pool then opens another connection
+        IdlePing(dead, 1.0, clock=lambda: now[0]).checkout(object(), record, None)  # type: ignore[arg-type]
