@@ -26,6 +26,7 @@ from exchange.db.tables import audit_events
 
 __all__ = [
     "GENESIS",
+    "TOKEN_USED",
     "Break",
     "Verification",
     "digest",
@@ -33,6 +34,7 @@ __all__ = [
     "record",
     "record_many",
     "seal",
+    "token_use",
     "verify",
 ]
 
@@ -40,6 +42,7 @@ GENESIS: Final = "0" * 64
 # pg advisory lock key for the sealer: one sealer at a time, others skip their turn.
 SEAL_LOCK: Final = 0x0A0D17_5EA1
 SEAL_BATCH: Final = 5000
+TOKEN_USED: Final = "token.used"  # noqa: S105 - an event name, not a secret
 
 
 async def record(
@@ -64,6 +67,11 @@ async def record(
             detail=detail or {},
         )
     )
+
+
+def token_use(token_id: str | None, method: str, path: str, status: int) -> dict[str, Any]:
+    """The detail of a ``token.used`` event: which token, which request, which answer."""
+    return {"jti": token_id, "method": method, "path": path[:300], "status": status}
 
 
 async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -4,21 +4,22 @@ is stored too, with its errors, for ops."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
+import orjson
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exchange import audit, documents, formats, metrics, tenancy
 from exchange.db.engine import transaction
-from exchange.db.tables import message_keys, messages, outbox
+from exchange.db.tables import message_keys, messages
 from exchange.domain.documents import Parsed
 from exchange.domain.envelope import Agency, Envelope, Party
 from exchange.domain.errors import Conflict, ExchangeError, InvalidMessage, Issue, UnsupportedFormat
@@ -33,6 +34,16 @@ HUGE_DOCUMENT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class TokenUse:
+    """The HTTP request a submission came in: ingest records its ``token.used`` audit event
+    in the transaction that stores the message, with the status the caller is answered."""
+
+    token_id: str | None
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Submission:
     """One HTTP (or CLI) submission of a document by an agency system."""
 
@@ -44,8 +55,9 @@ class Submission:
     organisation: str | None = None
     idempotency_key: str | None = None
     traceparent: str | None = None
+    token_use: TokenUse | None = None
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()
 
@@ -65,10 +77,22 @@ class Receipt:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     replayed: bool = False
+    # True when the request's ``token.used`` event was committed with the message.
+    token_use_recorded: bool = field(default=False, compare=False)
 
     @property
     def accepted(self) -> bool:
         return self.status != "rejected"
+
+    @property
+    def http_status(self) -> int:
+        """The status the caller is answered: 202 accepted, else by the errors' codes."""
+        if self.accepted:
+            return 202
+        codes = {e.get("code") for e in self.errors}
+        if codes == {tenancy.CrossTenantSubmission.code}:
+            return tenancy.CrossTenantSubmission.http_status
+        return 415 if codes <= {"FORMAT_UNSUPPORTED"} else 422
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -100,6 +124,8 @@ class Ingest:
         self._max_bytes = max_bytes
         self._standing = standing
         self._engine = engine
+        # One statement is its own transaction: no BEGIN and COMMIT round trips around it.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._registry = registry
         self._topic_prefix = topic_prefix
 
@@ -138,21 +164,29 @@ class Ingest:
         else:
             errors = [Issue(code=exc.code, message=exc.message).to_dict()]
         message_id = uuid.uuid4()
-        async with transaction(self._engine) as conn:
-            stored = await _insert_message(
-                conn, sub, message_id, status="rejected", errors=errors, canonical=None
-            )
-            if stored is None:
-                return await self._race_winner(conn, sub)
-            await audit.record(
-                conn,
-                "rejected",
-                actor=sub.client_id,
-                message_id=message_id,
-                detail={"errors": errors},
-            )
+        receipt = Receipt(
+            message_id,
+            "rejected",
+            None,
+            None,
+            errors=errors,
+            token_use_recorded=sub.token_use is not None,
+        )
+        params = _store_params(
+            sub,
+            message_id,
+            status="rejected",
+            errors=errors,
+            canonical=None,
+            correlation_id=message_id,
+            event="rejected",
+            detail={"errors": errors},
+            token_use=_token_use(sub, receipt),
+        )
+        if not await self._store(params):
+            return await self._replayed(sub)
         metrics.record_ingest(sub.agency.value, None, "rejected", [e["code"] for e in errors])
-        return Receipt(message_id, "rejected", None, None, errors=errors)
+        return receipt
 
     async def _store_accepted(
         self, sub: Submission, inbound: Inbound, parsed: Parsed, warnings: list[Issue]
@@ -172,49 +206,56 @@ class Ingest:
             correlation_id=str(envelope.correlation_id),
             case_urn=envelope.case_urn,
         )
-        message = CanonicalMessage(envelope, payload)
-        canonical = message.to_dict()
+        # Encoded once: the outbox row's value, and (the same JSON) the message's canonical.
+        value = CanonicalMessage(envelope, payload).encode()
         warning_dicts = [w.to_dict() for w in warnings]
-        async with transaction(self._engine) as conn:
-            stored = await _insert_message(
-                conn,
-                sub,
-                message_id,
-                status="validated",
-                errors=warning_dicts or None,
-                canonical=canonical,
-                envelope=envelope,
-                fmt=inbound.format,
-                asns=inbound.asns(payload),
-            )
-            if stored is None:
-                return await self._race_winner(conn, sub)
-            await documents.put_many(conn, parsed.documents)
-            await conn.execute(
-                outbox.insert().values(
-                    message_id=message_id,
-                    topic=self._topic_prefix + envelope.topic,
-                    key=envelope.case_urn,
-                    value=message.encode(),
-                    headers=headers_for(envelope, sub.traceparent),
-                )
-            )
-            await audit.record(
-                conn,
-                "validated",
-                actor=sub.client_id,
-                message_id=message_id,
-                case_urn=envelope.case_urn,
-                detail={"format": inbound.format, "warnings": warning_dicts},
-            )
-        metrics.record_ingest(sub.agency.value, inbound.format, "validated")
-        return Receipt(
+        receipt = Receipt(
             message_id,
             "validated",
             envelope.case_urn,
             envelope.message_type.value,
             warnings=warning_dicts,
+            token_use_recorded=sub.token_use is not None,
         )
+        params = _store_params(
+            sub,
+            message_id,
+            status="validated",
+            errors=warning_dicts or None,
+            canonical=value,
+            correlation_id=envelope.correlation_id,
+            event="validated",
+            detail={"format": inbound.format, "warnings": warning_dicts},
+            token_use=_token_use(sub, receipt),
+            envelope=envelope,
+            fmt=inbound.format,
+            asns=inbound.asns(payload),
+            outbox={
+                "topic": self._topic_prefix + envelope.topic,
+                "value": value,
+                "headers": _json(headers_for(envelope, sub.traceparent)),
+            },
+        )
+        if not await self._store(params, parsed.documents):
+            return await self._replayed(sub)
+        metrics.record_ingest(sub.agency.value, inbound.format, "validated")
+        return receipt
+
+    async def _store(self, params: dict[str, Any], docs: list[Any] | None = None) -> bool:
+        """Run :data:`STORE`; False when the idempotency key was claimed before (nothing
+        stored). Documents are kept in the same transaction, once the key is claimed."""
+        if not docs:
+            async with transaction(self._single) as conn:
+                return (await conn.execute(STORE, params)).first() is not None
+        async with transaction(self._engine) as conn:
+            if (await conn.execute(STORE, params)).first() is None:
+                return False
+            await documents.put_many(conn, docs)
+            return True
+
+    async def _replayed(self, sub: Submission) -> Receipt:
+        async with transaction(self._single) as conn:
+            return await self._race_winner(conn, sub)
 
     async def _correlation_of(
         self, causation_id: uuid.UUID | None, warnings: list[Issue]
@@ -222,7 +263,7 @@ class Ingest:
         """The correlation id of the message that caused this one, if the hub holds it."""
         if causation_id is None:
             return None
-        async with transaction(self._engine) as conn:
+        async with transaction(self._single) as conn:
             found = (
                 await conn.execute(
                     select(messages.c.correlation_id).where(messages.c.message_id == causation_id)
@@ -295,52 +336,115 @@ def new_envelope(
     )
 
 
-async def _insert_message(
-    conn: AsyncConnection,
+# Everything an ingest stores, in one statement and so in one transaction. The idempotency
+# key is claimed first (``message_keys``); the message, its outbox row and its audit events
+# (the ``validated`` or ``rejected`` event, then the request's ``token.used``) are inserted
+# only from the claimed row, so a key used before stores nothing and the statement returns
+# no row. An accepted message has an outbox row (``topic`` set), a rejected one none.
+STORE: Final = text(
+    """
+WITH claimed AS (
+    INSERT INTO message_keys (client_id, idempotency_key, message_id)
+    VALUES (CAST(:client_id AS varchar), CAST(:idempotency_key AS varchar),
+            CAST(:message_id AS uuid))
+    ON CONFLICT (client_id, idempotency_key) DO NOTHING
+    RETURNING message_id, received_at
+), stored AS (
+    INSERT INTO messages (
+        message_id, idempotency_key, client_id, message_type, schema_version, format,
+        case_urn, asns, source_agency, source_system, source_org, status, content_type, raw,
+        raw_sha256, canonical, errors, correlation_id, received_at
+    )
+    SELECT message_id, CAST(:idempotency_key AS varchar), CAST(:client_id AS varchar),
+        CAST(:message_type AS varchar), CAST(:schema_version AS varchar),
+        CAST(:format AS varchar), CAST(:case_urn AS varchar), CAST(:asns AS varchar[]),
+        CAST(:source_agency AS varchar), CAST(:source_system AS varchar),
+        CAST(:source_org AS varchar), CAST(:status AS varchar),
+        CAST(:content_type AS varchar), CAST(:raw AS bytea), CAST(:raw_sha256 AS varchar),
+        CAST(CAST(:canonical AS text) AS jsonb), CAST(CAST(:errors AS text) AS jsonb),
+        CAST(:correlation_id AS uuid), received_at
+    FROM claimed
+    RETURNING message_id
+), queued AS (
+    INSERT INTO outbox (message_id, topic, key, value, headers)
+    SELECT message_id, CAST(:topic AS varchar), CAST(:case_urn AS varchar),
+        CAST(:value AS bytea), CAST(CAST(:headers AS text) AS jsonb)
+    FROM stored
+    WHERE CAST(:topic AS varchar) IS NOT NULL
+), events AS (
+    INSERT INTO audit_events (message_id, case_urn, event, actor, detail)
+    SELECT e.message_id, e.case_urn, e.event, CAST(:client_id AS varchar), e.detail
+    FROM stored CROSS JOIN LATERAL (
+        VALUES (1, stored.message_id, CAST(:case_urn AS varchar), CAST(:event AS varchar),
+                CAST(CAST(:detail AS text) AS jsonb)),
+               (2, NULL, NULL, CAST(:token_event AS varchar),
+                CAST(CAST(:token_use AS text) AS jsonb))
+    ) AS e (n, message_id, case_urn, event, detail)
+    WHERE e.detail IS NOT NULL
+    ORDER BY e.n
+)
+SELECT received_at FROM claimed
+"""
+)
+
+
+def _json(value: Any) -> str:
+    """JSON text for a jsonb parameter (``None`` is the JSON ``null``, as SQLAlchemy's JSON
+    type stores it)."""
+    return orjson.dumps(value).decode()
+
+
+def _store_params(
     sub: Submission,
     message_id: uuid.UUID,
     *,
     status: str,
     errors: list[dict[str, Any]] | None,
-    canonical: dict[str, Any] | None,
+    canonical: bytes | None,
+    correlation_id: uuid.UUID,
+    event: str,
+    detail: dict[str, Any],
+    token_use: dict[str, Any] | None,
     envelope: Envelope | None = None,
     fmt: str | None = None,
     asns: list[str] | None = None,
-) -> uuid.UUID | None:
-    claimed = (
-        await conn.execute(
-            insert(message_keys)
-            .values(client_id=sub.client_id, idempotency_key=sub.key, message_id=message_id)
-            .on_conflict_do_nothing(index_elements=["client_id", "idempotency_key"])
-            .returning(message_keys.c.received_at)
-        )
-    ).scalar_one_or_none()
-    if claimed is None:
+    outbox: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The parameters of :data:`STORE`."""
+    outbox = outbox or {"topic": None, "value": None, "headers": None}
+    return {
+        "client_id": sub.client_id,
+        "idempotency_key": sub.key,
+        "message_id": message_id,
+        "message_type": envelope.message_type.value if envelope else None,
+        "schema_version": envelope.schema_version if envelope else None,
+        "format": fmt,
+        "case_urn": envelope.case_urn if envelope else None,
+        "asns": asns or [],
+        "source_agency": sub.agency.value,
+        "source_system": sub.system,
+        "source_org": sub.organisation,
+        "status": status,
+        "content_type": sub.content_type[:100],
+        "raw": sub.raw,
+        "raw_sha256": sub.sha256,
+        "canonical": canonical.decode() if canonical is not None else _json(None),
+        "errors": _json(errors),
+        "correlation_id": correlation_id,
+        **outbox,
+        "event": event,
+        "detail": _json(detail),
+        "token_event": audit.TOKEN_USED,
+        "token_use": _json(token_use) if token_use is not None else None,
+    }
+
+
+def _token_use(sub: Submission, receipt: Receipt) -> dict[str, Any] | None:
+    """The detail of the request's ``token.used`` event, written with the message."""
+    use = sub.token_use
+    if use is None:
         return None
-    await conn.execute(
-        insert(messages).values(
-            message_id=message_id,
-            idempotency_key=sub.key,
-            client_id=sub.client_id,
-            message_type=envelope.message_type.value if envelope else None,
-            schema_version=envelope.schema_version if envelope else None,
-            format=fmt,
-            case_urn=envelope.case_urn if envelope else None,
-            asns=asns or [],
-            source_agency=sub.agency.value,
-            source_system=sub.system,
-            source_org=sub.organisation,
-            status=status,
-            content_type=sub.content_type[:100],
-            raw=sub.raw,
-            raw_sha256=sub.sha256,
-            canonical=canonical,
-            errors=errors,
-            correlation_id=envelope.correlation_id if envelope else message_id,
-            received_at=claimed,
-        )
-    )
-    return message_id
+    return audit.token_use(use.token_id, use.method, use.path, receipt.http_status)
 
 
 def _receipt_from_row(row: Any, *, replayed: bool) -> Receipt:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import BaseModel, Field
 
 from exchange import pull, telemetry, tenancy
 from exchange.api.deps import BodyDep, HubDep, PrincipalDep
 from exchange.api.responses import JSON
+from exchange.api.usage import RECORDED, audits_token_use
 from exchange.db.engine import is_outage, transaction
 from exchange.domain.envelope import Agency
 from exchange.domain.errors import ExchangeError
-from exchange.ingest import Receipt, Submission
+from exchange.ingest import Receipt, Submission, TokenUse
 
 router = APIRouter()
 
@@ -27,6 +28,7 @@ def _post_endpoint(agency: Agency) -> None:
     route = f"/{agency.value}/messages"
 
     async def post_message(
+        request: Request,
         hub: HubDep,
         principal: PrincipalDep,
         body: BodyDep,
@@ -68,15 +70,21 @@ def _post_endpoint(agency: Agency) -> None:
                         idempotency_key=idempotency_key,
                         # This span's context: the outbox row carries it on (headers_for).
                         traceparent=telemetry.current_traceparent(),
+                        # token.used is written with the message, not after the answer.
+                        token_use=TokenUse(principal.token_id, "POST", request.scope["path"])
+                        if audits_token_use(hub)
+                        else None,
                     )
                 )
+                if receipt.token_use_recorded:
+                    setattr(request.state, RECORDED, True)
             except ExchangeError as exc:
                 _server_error(span, exc, exc.http_status, exc.code)
                 raise
             except Exception as exc:
                 _server_error(span, exc, 503 if is_outage(exc) else 500, type(exc).__name__)
                 raise
-            status = 202 if receipt.accepted else _rejected_status(receipt.errors)
+            status = receipt.http_status
             _server_answered(span, receipt, status)
         headers = {"Location": f"/messages/{receipt.message_id}"}
         if receipt.replayed:
@@ -121,13 +129,6 @@ def _server_error(span: Span, exc: BaseException, status: int, code: str) -> Non
     span.set_attributes({"http.response.status_code": status, "error.type": code})
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-
-
-def _rejected_status(errors: list[dict[str, object]]) -> int:
-    codes = {e.get("code") for e in errors}
-    if codes == {tenancy.CrossTenantSubmission.code}:
-        return tenancy.CrossTenantSubmission.http_status
-    return 415 if codes <= {"FORMAT_UNSUPPORTED"} else 422
 
 
 class Acknowledgement(BaseModel):

@@ -1,6 +1,10 @@
 """One audit event per authenticated request: who (client id, token id), what (method,
-path) and the answer's status. Recorded after the response, off the request's own
-transaction, so it costs the caller nothing and a read-only request stays read-only."""
+path) and the answer's status.
+
+An agency's submission writes its ``token.used`` event itself, in the transaction that
+stores the message (exchange/ingest.py), and marks the request so; every other request has
+it recorded here, after the response, off the request's own transaction, so it costs the
+caller nothing and a read-only request stays read-only."""
 
 from __future__ import annotations
 
@@ -15,11 +19,19 @@ from exchange.db.engine import transaction
 
 log = structlog.get_logger(__name__)
 
-TOKEN_USED = "token.used"  # noqa: S105 - an event name, not a secret
+TOKEN_USED = audit.TOKEN_USED
+# Set in a request's state once its token use is committed with its effect (ingest).
+RECORDED = "token_use_recorded"
+
+
+def audits_token_use(hub: Any) -> bool:
+    settings = getattr(hub, "settings", None)
+    return bool(settings is not None and settings.audit_token_use)
 
 
 class TokenUseAudit:
-    """ASGI middleware: after each request that authenticated, append ``token.used``."""
+    """ASGI middleware: after each request that authenticated, append ``token.used``
+    unless the request already recorded it with its effect."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,13 +50,14 @@ class TokenUseAudit:
         try:
             await self.app(scope, receive, sending)
         finally:
-            principal = scope.get("state", {}).get("principal")
-            if isinstance(principal, Principal):
+            state = scope.get("state", {})
+            principal = state.get("principal")
+            if isinstance(principal, Principal) and not state.get(RECORDED):
                 await self._record(scope, principal, status[0] if status else 500)
 
     async def _record(self, scope: Scope, principal: Principal, status: int) -> None:
         hub: Any = getattr(scope["app"].state, "hub", None)
-        if hub is None or not hub.settings.audit_token_use:
+        if hub is None or not audits_token_use(hub):
             return
         try:
             async with transaction(hub.engine) as conn:
@@ -52,12 +65,9 @@ class TokenUseAudit:
                     conn,
                     TOKEN_USED,
                     actor=principal.client_id,
-                    detail={
-                        "jti": principal.token_id,
-                        "method": scope["method"],
-                        "path": scope["path"][:300],
-                        "status": status,
-                    },
+                    detail=audit.token_use(
+                        principal.token_id, scope["method"], scope["path"], status
+                    ),
                 )
         except Exception:  # noqa: BLE001 - the answer is already sent; never fail it here
             log.exception("audit.token_use_not_recorded", client_id=principal.client_id)

@@ -18,6 +18,7 @@ from exchange import audit
 from exchange.audit_cli import verify as verify_cli
 from exchange.db.tables import audit_events
 from tests.security.seed import CASE, COURT, seed
+from tests.support.samples import new_case, ptiurn
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +81,58 @@ async def test_ops_query_the_trail_by_case_actor_and_time(client, auth, hub) -> 
         "/audit", params={"message_id": str(seeded.case_file)}, headers=auth("ops")
     )
     assert {i["event"] for i in by_message.json()["items"]} == {"message.read"}
+
+
+async def _events_with_transaction(hub, actor: str) -> list:  # type: ignore[no-untyped-def]
+    """(event, detail, transaction id) of an actor's events, in id order."""
+    async with hub.engine.connect() as conn:
+        return list(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT event, detail, xmin::text AS tx FROM audit_events "
+                        "WHERE actor = :actor ORDER BY id"
+                    ),
+                    {"actor": actor},
+                )
+            ).all()
+        )
+
+
+async def test_a_submission_records_its_token_use_in_its_own_transaction(client, auth, hub) -> None:
+    """An ingest writes ``token.used`` with the message and its audit event, in one
+    transaction: exactly one per request, with the status the caller is answered."""
+    police = {**auth("police", org="01", client="force-01"), "Content-Type": "application/xml"}
+    accepted = await client.post("/police/messages", content=new_case(ptiurn(41)), headers=police)
+    assert accepted.status_code == 202, accepted.text
+    rejected = await client.post(
+        "/police/messages", content=b"<NewCaseMessage xmlns='nope'/>", headers=police
+    )
+    assert rejected.status_code in (415, 422), rejected.text
+    replayed = await client.post("/police/messages", content=new_case(ptiurn(41)), headers=police)
+    assert replayed.status_code == 202
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+
+    events = await _events_with_transaction(hub, "force-01")
+    assert [e.event for e in events] == [
+        "validated",
+        "token.used",
+        "rejected",
+        "token.used",
+        "token.used",
+    ]
+    uses = [e.detail for e in events if e.event == "token.used"]
+    assert [(u["method"], u["path"], u["status"]) for u in uses] == [
+        ("POST", "/police/messages", 202),
+        ("POST", "/police/messages", rejected.status_code),
+        ("POST", "/police/messages", 202),
+    ]
+    assert all(u["jti"] for u in uses)
+    # The first two requests' token uses share their message's transaction; the replay,
+    # which stores nothing, has its token use recorded on its own.
+    assert events[0].tx == events[1].tx
+    assert events[2].tx == events[3].tx
+    assert len({events[0].tx, events[2].tx, events[4].tx}) == 3
 
 
 async def test_update_delete_and_truncate_are_refused(hub) -> None:
