@@ -13,8 +13,11 @@ import os
 import tempfile
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +27,9 @@ from exchange.domain.errors import ExchangeError
 
 ROLES = frozenset({"police", "cps", "court", "ops", "manager"})
 ALGORITHMS = ["RS256", "ES256"]
+LEEWAY_SECONDS: Final = 30
+# Verified tokens remembered per process (a client reuses its token for its lifetime).
+REMEMBERED_TOKENS: Final = 1024
 
 
 class Unauthenticated(ExchangeError):
@@ -60,16 +66,55 @@ class Principal:
 
 
 class TokenVerifier:
-    """Checks signature, issuer, audience and expiry against configured public keys."""
+    """Checks signature, issuer, audience and expiry against configured public keys.
 
-    def __init__(self, public_keys: list[bytes], *, issuer: str, audience: str) -> None:
+    A client sends the same token with every request until it expires, so a token that
+    passed is remembered (by its exact text, signature included, so no other token can match
+    it) with its expiry: until then it gives the same principal without the RSA check and
+    claim parsing again; after it, it is refused as expired, as a fresh check would. Refused
+    tokens are never remembered. ``remember`` bounds how many are kept (least recently used
+    go first)."""
+
+    def __init__(
+        self,
+        public_keys: list[bytes],
+        *,
+        issuer: str,
+        audience: str,
+        remember: int = REMEMBERED_TOKENS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not public_keys:
             raise ValueError("at least one public key is needed to verify tokens")
         self._keys = [serialization.load_pem_public_key(k) for k in public_keys]
         self._issuer = issuer
         self._audience = audience
+        self._remember = remember
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def remembered(self) -> int:
+        return len(self._verified)
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            principal, good_until = known
+            if self._clock() <= good_until:
+                self._verified.move_to_end(token)
+                return principal
+            self._verified.pop(token, None)
+            raise Unauthenticated(
+                "bearer token rejected: Signature has expired", invalid_token=True
+            )
+        principal, expires = self._check(token)
+        if self._remember > 0:
+            self._verified[token] = (principal, expires + LEEWAY_SECONDS)
+            while len(self._verified) > self._remember:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         last: Exception | None = None
         for key in self._keys:
             try:
@@ -80,7 +125,7 @@ class TokenVerifier:
                     issuer=self._issuer,
                     audience=self._audience,
                     options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-                    leeway=30,
+                    leeway=LEEWAY_SECONDS,
                 )
                 break
             except jwt.InvalidSignatureError as exc:
@@ -97,9 +142,10 @@ class TokenVerifier:
             )
         org = claims.get("org")
         jti = claims.get("jti")
-        return Principal(
+        principal = Principal(
             str(claims["sub"]), roles, str(org) if org else None, str(jti) if jti else None
         )
+        return principal, float(claims["exp"])
 
 
 class LocalIssuer:

@@ -106,3 +106,55 @@ def test_missing_role_is_forbidden() -> None:
 def test_unknown_role_cannot_be_minted(issuer) -> None:
     with pytest.raises(ValueError, match="unknown roles"):
         issuer.token("c", ["superuser"])
+
+
+def _counting_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every full verification (signature and claims) the verifier makes."""
+    from exchange import auth
+
+    real = auth.jwt.decode
+    calls: list[str] = []
+
+    def decode(token, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(auth.jwt, "decode", decode)
+    return calls
+
+
+def test_a_token_verified_once_is_not_verified_again_until_it_expires(
+    issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier([issuer.public_pem()], issuer=ISS, audience=AUD, clock=lambda: now[0])
+    calls = _counting_decode(monkeypatch)
+    token = issuer.token("force-01", ["police"], "01", ttl=60)
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert verifier.verify(token).token_id == first.token_id
+    assert len(calls) == 1  # the signature was checked once
+    now[0] += 60 + 31  # past exp and the 30 s leeway a fresh check allows
+    with pytest.raises(Unauthenticated, match="(?i)expired"):
+        verifier.verify(token)
+
+
+def test_a_refused_token_is_checked_again_every_time(
+    issuer, verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claims = jwt.decode(issuer.token("c", ["cps"]), options={"verify_signature": False})
+    forged = jwt.encode(claims | {"iss": "urn:someone-else"}, issuer._private, algorithm="RS256")
+    calls = _counting_decode(monkeypatch)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="(?i)issuer"):
+            verifier.verify(forged)
+    assert len(calls) == 2
+
+
+def test_the_verified_tokens_kept_are_bounded(issuer) -> None:
+    verifier = TokenVerifier([issuer.public_pem()], issuer=ISS, audience=AUD, remember=2)
+    tokens = [issuer.token(f"c{i}", ["ops"]) for i in range(5)]
+    for token in tokens:
+        verifier.verify(token)
+    assert verifier.remembered() <= 2
+    assert verifier.verify(tokens[0]).client_id == "c0"  # forgotten, verified afresh
