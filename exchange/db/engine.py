@@ -22,12 +22,20 @@ _LAST_USED: Final = "exchange.last_used"
 
 
 def make_engine(
-    database_url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
 ) -> AsyncEngine:
+    """``pool_size`` connections kept, and ``max_overflow`` (default: as many again) opened
+    past it when needed and closed when given back. The hub's long-running processes keep
+    all of theirs (see ``bootstrap``): a connection opened per request under load costs a
+    connect, type introspection and preparing its statements again."""
     engine = create_async_engine(
         database_url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_timeout=5,
         connect_args={"timeout": 5, "command_timeout": 30},
     )

@@ -249,3 +249,30 @@ async def test_a_connection_that_died_just_after_use_answers_503_once(settings: 
         assert await _backend_pid(engine) != first  # the pool renewed the connection
     finally:
         await engine.dispose()
+
+
+async def test_the_hubs_pool_keeps_every_connection_it_opens(settings: Settings) -> None:
+    """Connections opened under load are kept for the next requests: one opened and closed
+    per request costs a connect, type introspection and statement preparation each time."""
+    hub = bootstrap(settings)
+    try:
+        gate = asyncio.Event()
+
+        async def hold() -> int:
+            async with transaction(hub.engine) as conn:
+                pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))
+                await gate.wait()
+                return pid
+
+        async def burst() -> set[int]:
+            gate.clear()
+            tasks = [asyncio.create_task(hold()) for _ in range(15)]
+            await asyncio.sleep(0.5)
+            gate.set()
+            return set(await asyncio.gather(*tasks))
+
+        first = await burst()
+        assert len(first) == 15
+        assert await burst() == first
+    finally:
+        await hub.close()
