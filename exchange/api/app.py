@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from exchange import metrics, telemetry
+from exchange import gctune, metrics, telemetry
 from exchange.api import agencies, console, documents, errors, health, messages, ops
 from exchange.api import audit as audit_api
 from exchange.api.limits import HeaderLimits
@@ -27,6 +27,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
         if owned:
             telemetry.configure(settings or get_settings(), telemetry.API)
         app.state.hub = hub or bootstrap(settings or get_settings())
+        if owned:
+            # As the worker does: the start-up heap (standing data, schemas, models) out of
+            # every collection, young collections less often (docs/performance.md).
+            gctune.tune_after_start()
         try:
             yield
         finally:
