@@ -145,11 +145,14 @@ class _Conn:
     async def begin_nested(self) -> AsyncIterator[None]:
         yield None
 
-    async def execute(self, statement: Any, *args: Any) -> _Result:
+    async def execute(self, statement: Any, rows: Any = None) -> _Result:
         self.statements.append(statement)
         if getattr(statement, "is_insert", False) and statement.table.name == "inbox":
-            params = statement.compile().params
-            ids = [v for k, v in params.items() if k.startswith("message_id")]
+            if isinstance(rows, list):  # executemany: the rows beside the statement
+                ids = [row["message_id"] for row in rows]
+            else:
+                params = statement.compile().params
+                ids = [v for k, v in params.items() if k.startswith("message_id")]
             return _Result([i for i in ids if i in self.fresh])
         return _Result([])
 
