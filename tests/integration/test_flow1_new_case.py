@@ -57,7 +57,11 @@ async def test_police_case_reaches_cms_and_court(client, auth, worker) -> None:
     body = state.json()
     assert body["status"] == "acknowledged"
     events = [e["event"] for e in body["events"]]
-    assert events[:2] == ["validated", "routed"]
+    assert events[0] == "validated"
+    # Kafka may hand the record to a consumer before the relay's transaction that records
+    # "routed" commits, so "routed" is there but not always before the deliveries.
+    assert events.count("routed") == 1
+    assert events.count("delivery.available") == 2
     assert events.count("delivery.acknowledged") == 2
 
 
