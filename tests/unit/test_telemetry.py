@@ -3,7 +3,6 @@ server span and carried on in the outbox row's headers; how each process sets up
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +13,6 @@ from opentelemetry.trace import SpanKind, StatusCode, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from exchange import telemetry
-from exchange.bench.messages import CanonicalFactory
 from exchange.messaging import headers as message_headers
 from exchange.messaging.headers import headers_for
 from exchange.settings import Settings
@@ -27,23 +25,10 @@ from tests.support.tracing import (
     envelope_of,
     hex_ids,
     ids,
-    memory_spans,
     of_kind,
     parent_id,
     post_police,
 )
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    with memory_spans() as exporter:
-        yield exporter
-
-
-@pytest.fixture(scope="module")
-def factory() -> CanonicalFactory:
-    return CanonicalFactory(pool_size=2)
-
 
 # --- the propagation helpers ------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +15,6 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, get_current_span
 
 from exchange import telemetry
@@ -36,23 +35,10 @@ from tests.support.tracing import (
     agency_app,
     hex_ids,
     ids,
-    memory_spans,
     of_kind,
     parent_id,
     post_police,
 )
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    with memory_spans() as exporter:
-        yield exporter
-
-
-@pytest.fixture(scope="module")
-def factory() -> CanonicalFactory:
-    return CanonicalFactory(pool_size=2)
-
 
 # --- the relay's producer spans ---------------------------------------------------------
 
