@@ -119,33 +119,50 @@ class Worker:
 
     async def _seal_audit(self) -> None:
         """Chain newly written audit events every interval (a try-lock: one worker seals)."""
-        interval = self.hub.settings.audit_seal_interval_seconds
-        while not self._stop.is_set():
-            try:
-                async with transaction(self.hub.engine) as conn:
-                    await audit.seal(conn)
-            except ServiceUnavailable:
-                log.warning("audit.seal_skipped")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), interval)
+
+        async def seal() -> None:
+            async with transaction(self.hub.engine) as conn:
+                await audit.seal(conn)
+
+        await self._every(
+            lambda: self.hub.settings.audit_seal_interval_seconds, seal, "audit.seal_skipped"
+        )
 
     async def _keep_partitions(self) -> None:
         """Keep this month's and the coming months' partitions in place, so new messages never
         land in a default partition (which would block creating their month later)."""
-        while not self._stop.is_set():
+
+        async def keep() -> None:
             try:
                 async with transaction(self.hub.engine) as conn:
                     made = await partitions.ensure(conn)
-                if made:
-                    log.info("partitions.created", partitions=made)
             except ServiceUnavailable:
-                log.warning("partitions.check_skipped")
+                raise
             except Exception as exc:  # noqa: BLE001 - never stop delivering over housekeeping
                 # e.g. a month's rows already sit in a default partition: ops must move them
                 # (docs/retention.md); meanwhile new rows still land in the default.
                 log.error("partitions.create_failed", error=str(exc)[:500])
+                return
+            if made:
+                log.info("partitions.created", partitions=made)
+
+        await self._every(lambda: PARTITION_CHECK_SECONDS, keep, "partitions.check_skipped")
+
+    async def _every(
+        self,
+        interval: Callable[[], float],
+        step: Callable[[], Coroutine[Any, Any, None]],
+        skipped: str,
+    ) -> None:
+        """Housekeeping: ``step`` now and then every ``interval()`` seconds until the worker
+        stops; a database outage skips a turn (logged as ``skipped``) instead of failing."""
+        while not self._stop.is_set():
+            try:
+                await step()
+            except ServiceUnavailable:
+                log.warning(skipped)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), PARTITION_CHECK_SECONDS)
+                await asyncio.wait_for(self._stop.wait(), interval())
 
     async def _start_loop(
         self,

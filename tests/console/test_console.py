@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from exchange.settings import REPO_ROOT
-from tests.ops.conftest import court_delivery, parked, post_bundle
+from tests.ops.conftest import court_delivery, parked, post_bundle, post_charging_case
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -91,19 +91,7 @@ async def test_amend_and_replay_from_the_message_page(
 
 
 async def test_case_timeline_links_a_decision_to_its_request(page, sign_in, shot, client, auth):
-    asked = await client.post(
-        "/police/messages",
-        content=(CHARGING / "charge-request-valid.xml").read_bytes(),
-        headers={"Content-Type": "application/xml", **auth("police", org="01")},
-    )
-    decision = orjson.loads((CHARGING / "charging-decision-charge.json").read_bytes())
-    decision["requestMessageId"] = asked.json()["message_id"]
-    answered = await client.post(
-        "/cps/messages",
-        content=orjson.dumps(decision),
-        headers={"Content-Type": "application/json", **auth("cps")},
-    )
-    assert answered.status_code == 202
+    await post_charging_case(client, auth)
     await sign_in(page)
     await page.goto("/console/#/case")
     await page.fill("#case-urn", "01zd0300124")

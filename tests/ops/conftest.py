@@ -106,6 +106,34 @@ def served_bundle(urn: str | None = None, court: str | None = None) -> bytes:
     return orjson.dumps(served)
 
 
+CHARGING = REPO_ROOT / "tests" / "fixtures" / "charging"
+
+
+async def post_charge_request(client: httpx.AsyncClient, auth: Any) -> httpx.Response:
+    """A police charge request (one destination: CMS), accepted."""
+    answer = await client.post(
+        "/police/messages",
+        content=(CHARGING / "charge-request-valid.xml").read_bytes(),
+        headers={"Content-Type": "application/xml", **auth("police", org="01")},
+    )
+    assert answer.status_code == 202, answer.text
+    return answer
+
+
+async def post_charging_case(client: httpx.AsyncClient, auth: Any) -> tuple[str, str]:
+    """A charge request and the CPS decision answering it: their message ids."""
+    asked = await post_charge_request(client, auth)
+    decision = orjson.loads((CHARGING / "charging-decision-charge.json").read_bytes())
+    decision["requestMessageId"] = asked.json()["message_id"]
+    answered = await client.post(
+        "/cps/messages",
+        content=orjson.dumps(decision),
+        headers={"Content-Type": "application/json", **auth("cps")},
+    )
+    assert answered.status_code == 202, answered.text
+    return asked.json()["message_id"], answered.json()["message_id"]
+
+
 async def post_bundle(client: httpx.AsyncClient, auth: Any, **kw: Any) -> dict[str, Any]:
     answer = await client.post(
         "/cps/messages",

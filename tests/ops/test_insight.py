@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from exchange.db.tables import audit_events
 from exchange.settings import REPO_ROOT
-from tests.ops.conftest import court_delivery, parked, post_bundle
+from tests.ops.conftest import court_delivery, parked, post_bundle, post_charging_case
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -80,25 +80,8 @@ async def test_amend_shows_the_diff_validates_and_replays(
     assert '"courtOu":"B01EF01"' in state["raw"]["text"]  # what the CPS sent is kept as sent
 
 
-async def _charging_case(client, auth) -> tuple[str, str]:
-    asked = await client.post(
-        "/police/messages",
-        content=(CHARGING / "charge-request-valid.xml").read_bytes(),
-        headers={"Content-Type": "application/xml", **auth("police", org="01")},
-    )
-    decision = orjson.loads((CHARGING / "charging-decision-charge.json").read_bytes())
-    decision["requestMessageId"] = asked.json()["message_id"]
-    answered = await client.post(
-        "/cps/messages",
-        content=orjson.dumps(decision),
-        headers={"Content-Type": "application/json", **auth("cps")},
-    )
-    assert answered.status_code == 202, answered.text
-    return asked.json()["message_id"], answered.json()["message_id"]
-
-
 async def test_case_timeline_orders_and_links_messages(client, auth, worker) -> None:
-    request, decision = await _charging_case(client, auth)
+    request, decision = await post_charging_case(client, auth)
     bundle = await post_bundle(client, auth, urn="01ZD0300124")
     await court_delivery(client, auth, bundle["message_id"])
     found = await client.get("/ops/cases/01zd0300124/timeline", headers=auth("ops"))
@@ -113,7 +96,7 @@ async def test_case_timeline_orders_and_links_messages(client, auth, worker) -> 
 
 
 async def test_figures_for_managers_with_csv(client, auth) -> None:
-    await _charging_case(client, auth)
+    await post_charging_case(client, auth)
     await client.post(
         "/police/messages",
         content=(CHARGING / "charge-request-invalid-rules.xml").read_bytes(),

@@ -13,7 +13,7 @@ from exchange.ops import retention
 from exchange.ops.config import OpsSettings
 from exchange.ops.sanitise import REDACTED
 from exchange.settings import REPO_ROOT
-from tests.ops.conftest import parked, post_bundle
+from tests.ops.conftest import parked, post_bundle, post_charge_request
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -50,17 +50,6 @@ async def _move_to(conn, message_id: str, month: str) -> None:
             text(f"UPDATE {table} SET {column} = :at WHERE message_id = :mid"),  # noqa: S608
             at,
         )
-
-
-async def _post_charge_request(client, auth):  # type: ignore[no-untyped-def]
-    """A police charge request (one destination: CMS), accepted."""
-    answer = await client.post(
-        "/police/messages",
-        content=(CHARGING / "charge-request-valid.xml").read_bytes(),
-        headers={"Content-Type": "application/xml", **auth("police", org="01")},
-    )
-    assert answer.status_code == 202, answer.text
-    return answer
 
 
 async def _delivered(hub, message_id: str) -> int:
@@ -105,7 +94,7 @@ async def test_a_retry_months_later_is_still_the_same_message(client, auth, hub)
 async def test_old_months_of_messages_are_dropped_unless_a_failure_is_parked(
     client, auth, hub, worker, court_renderer
 ) -> None:
-    asked = await _post_charge_request(client, auth)
+    asked = await post_charge_request(client, auth)
     old_id = asked.json()["message_id"]
     await eventually(lambda: _delivered(hub, old_id))
     court_renderer.broken = True
@@ -160,7 +149,7 @@ async def test_old_months_of_messages_are_dropped_unless_a_failure_is_parked(
 async def test_retention_drops_old_partitions_and_sanitises(
     client, auth, hub, worker, court_renderer
 ) -> None:
-    asked = await _post_charge_request(client, auth)
+    asked = await post_charge_request(client, auth)
     kept_id = asked.json()["message_id"]
     court_renderer.broken = True
     still_parked = await post_bundle(client, auth)
@@ -262,7 +251,7 @@ async def test_0006_downgrades_and_upgrades_keeping_messages_and_their_keys(
     worker = Worker(hub)
     running = asyncio.create_task(worker.run())
 
-    asked = await _post_charge_request(client, auth)
+    asked = await post_charge_request(client, auth)
     message_id = asked.json()["message_id"]
     await eventually(lambda: _delivered(hub, message_id))
     worker.stop()  # its connections hold locks the migration waits for
